@@ -1,0 +1,1 @@
+"""Entry points (absl) and their ml_collections configs."""

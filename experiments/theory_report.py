@@ -1,0 +1,104 @@
+r"""Runs the theory checks and writes a report: a markdown table, one JSON and one PNG per check.
+
+    python -m experiments.theory_report --outdir=reports/theory
+    python -m experiments.theory_report --only=ntk_width_convergence,distance_concentration
+
+Each check states a theorem's prediction, measures it, and passes or fails by a stated
+tolerance; the exit status is 1 when any check fails.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import pathlib
+import sys
+import time
+from typing import Callable
+
+from absl import app, flags
+
+from experiments.checks.result import CheckResult, write_result
+
+# Topic -> module defining a literal CHECKS dict. Modules are imported only when one of their
+# checks runs, so a report of one topic does not pay for the others' imports.
+CHECK_MODULES = {
+    "kernel_regime": "experiments.checks.kernel_regime",
+    "generalization": "experiments.checks.generalization",
+    "approximation": "experiments.checks.approximation",
+    "dimensionality": "experiments.checks.dimensionality",
+}
+
+_OUTDIR = flags.DEFINE_string("outdir", "reports/theory", "Where the report is written.")
+_ONLY = flags.DEFINE_list("only", [], "Check names or topic names to run (default: all).")
+_QUICK = flags.DEFINE_bool("quick", False, "Smaller sizes, as in the test suite.")
+_SEED = flags.DEFINE_integer("seed", 0, "Root seed of every check.")
+
+
+def available_checks() -> dict[str, tuple[str, Callable[..., CheckResult]]]:
+  """Returns ``{check name: (topic, check function)}`` for every importable topic."""
+  checks = {}
+  for topic, module_name in CHECK_MODULES.items():
+    try:
+      module = importlib.import_module(module_name)
+    except ModuleNotFoundError as e:
+      if e.name != module_name:
+        raise
+      continue  # topic not written yet
+    for name, fn in module.CHECKS.items():
+      checks[name] = (topic, fn)
+  return checks
+
+
+def select_checks(only: list[str]) -> dict[str, tuple[str, Callable[..., CheckResult]]]:
+  """The checks named in ``only`` (by check or topic name); all of them if empty."""
+  checks = available_checks()
+  if not only:
+    return checks
+  unknown = [n for n in only if n not in checks and n not in CHECK_MODULES]
+  if unknown:
+    raise ValueError(f"unknown check(s) {', '.join(unknown)}; known: "
+                     f"{', '.join(sorted(checks))} or topics {', '.join(CHECK_MODULES)}")
+  return {n: tc for n, tc in checks.items() if n in only or tc[0] in only}
+
+
+def markdown_table(results: list[tuple[str, CheckResult, float]]) -> str:
+  """A markdown table with one row per check: prediction, measurement, tolerance, verdict."""
+  rows = ["| topic | check | prediction | measured | tolerance | result | s |",
+          "|---|---|---|---|---|---|---|"]
+  for topic, r, seconds in results:
+    verdict = "pass" if r.passed else "**FAIL**"
+    rows.append(f"| {topic} | {r.name} | {r.prediction} | {r.measured} | {r.tolerance} "
+                f"| {verdict} | {seconds:.0f} |")
+  return "\n".join(rows) + "\n"
+
+
+def main(argv: list[str]) -> int:
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  try:
+    checks = select_checks(_ONLY.value)
+  except ValueError as e:
+    print(f"error: {e}", file=sys.stderr)
+    return 2
+  outdir = pathlib.Path(_OUTDIR.value)
+  outdir.mkdir(parents=True, exist_ok=True)
+  results = []
+  for name, (topic, fn) in checks.items():
+    start = time.perf_counter()
+    result = fn(outdir, quick=_QUICK.value, seed=_SEED.value)
+    seconds = time.perf_counter() - start
+    write_result(result, outdir)
+    results.append((topic, result, seconds))
+    print(f"[{'pass' if result.passed else 'FAIL'}] {name}: {result.measured} "
+          f"(predicted {result.prediction}; {result.tolerance}) {seconds:.0f}s", flush=True)
+  table = markdown_table(results)
+  (outdir / "report.md").write_text(table)
+  (outdir / "report.json").write_text(json.dumps(
+      [dict(topic=t, seconds=s, **r.to_json()) for t, r, s in results], indent=2) + "\n")
+  print(table)
+  return 0 if all(r.passed for _, r, _ in results) else 1
+
+
+if __name__ == "__main__":
+  app.run(main)
