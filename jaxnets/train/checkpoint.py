@@ -1,0 +1,52 @@
+"""Checkpoints with orbax: saved every N steps and at the end, restored on rerun.
+
+Orbax writes each step into a temporary directory and renames it only once complete, so a run
+killed at any moment (even mid-save) leaves the previous checkpoint as the latest readable one;
+the unfinished temporary directory is ignored and cleaned up by the next run. Saves are
+synchronous: when ``save`` returns, the checkpoint is on disk.
+"""
+
+from __future__ import annotations
+
+import pathlib
+
+import jax
+import orbax.checkpoint as ocp
+
+from jaxnets.train.state import TrainState
+
+
+def _saved(state: TrainState) -> dict:
+  # apply_fn and tx are code, not data: only arrays go to disk.
+  return {"step": state.step, "params": state.params, "opt_state": state.opt_state,
+          "batch_stats": state.batch_stats}
+
+
+def create_manager(workdir: str | pathlib.Path, max_to_keep: int = 2) -> ocp.CheckpointManager:
+  """A checkpoint manager writing to ``<workdir>/checkpoints``."""
+  directory = pathlib.Path(workdir).absolute() / "checkpoints"
+  options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
+                                         enable_async_checkpointing=False)
+  return ocp.CheckpointManager(directory, options=options)
+
+
+def save(manager: ocp.CheckpointManager, state: TrainState) -> None:
+  """Saves ``state`` under its step (a no-op if that step is already saved)."""
+  step = int(jax.device_get(state.step))
+  if manager.latest_step() == step:
+    return
+  manager.save(step, args=ocp.args.StandardSave(_saved(state)), force=True)
+  manager.wait_until_finished()
+
+
+def restore_latest(manager: ocp.CheckpointManager, state: TrainState) -> TrainState:
+  """Returns ``state`` with the latest checkpoint's arrays, or ``state`` if there is none.
+
+  ``state`` supplies the structure, shapes, dtypes and shardings to restore into.
+  """
+  step = manager.latest_step()
+  if step is None:
+    return state
+  target = jax.tree.map(ocp.utils.to_shape_dtype_struct, _saved(state))
+  restored = manager.restore(step, args=ocp.args.StandardRestore(target))
+  return state.replace(**restored)
