@@ -41,6 +41,20 @@ def results_table(results: dict) -> str:
   return "\n".join(["| metric | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows])
 
 
+def parse_flags(argv: list[str]) -> list[str]:
+  """Parses flags; a bad flag or config override exits with one line instead of a traceback."""
+  try:
+    return flags.FLAGS(argv)
+  except flags.Error as e:
+    sys.exit(f"error: {e}")
+  except (AttributeError, KeyError) as e:
+    # ml_collections raises these for an override of a field the config does not have.
+    sys.exit(f"error: the config has no field {str(e).strip(chr(34))}; check the spelling of "
+             f"the --config.<field> override against the config file's get_config()")
+  except (TypeError, ValueError) as e:
+    sys.exit(f"error: bad --config override: {e}")
+
+
 def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
@@ -54,7 +68,13 @@ def main(argv: list[str]) -> None:
 
   logging.set_verbosity(logging.WARNING)
   try:
-    train_and_evaluate(_CONFIG.value, _WORKDIR.value)
+    config = _CONFIG.value
+    config.get("seed")  # a config file that failed to load raises its error on first access
+  except OSError as e:
+    reason = str(e).strip().splitlines()[-1].strip()
+    sys.exit(f"error: cannot load the --config file: {reason}")
+  try:
+    train_and_evaluate(config, _WORKDIR.value)
   except JaxnetsError as e:
     sys.exit(f"error: {e}")
   except TrainingDiverged as e:
@@ -66,4 +86,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main)
+  app.run(main, flags_parser=parse_flags)

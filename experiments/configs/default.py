@@ -15,7 +15,9 @@ def get_config() -> ml_collections.ConfigDict:
 
   config.dataset = ml_collections.ConfigDict()
   config.dataset.name = "mnist1d"  # a key of jaxnets.data.DATASETS
-  config.dataset.data_dir = None  # TFDS data directory (TFDS datasets only)
+  # TFDS data directory (TFDS datasets only); a typed placeholder so --config.dataset.data_dir=...
+  # can override it.
+  config.dataset.data_dir = ml_collections.config_dict.placeholder(str)
   config.dataset.train_split = "train"
   config.dataset.eval_split = "test"
   config.dataset.augment = "none"  # a key of jaxnets.data.augment.AUGMENTATIONS

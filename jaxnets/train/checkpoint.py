@@ -50,3 +50,25 @@ def restore_latest(manager: ocp.CheckpointManager, state: TrainState) -> TrainSt
   target = jax.tree.map(ocp.utils.to_shape_dtype_struct, _saved(state))
   restored = manager.restore(step, args=ocp.args.StandardRestore(target))
   return state.replace(**restored)
+
+
+def load_arrays(workdir: str | pathlib.Path, step: int | None = None) -> dict:
+  """Reads a checkpoint of ``workdir`` (the latest if ``step`` is None) as plain arrays.
+
+  Returns ``{"step", "params", "opt_state", "batch_stats"}`` with no model or optimiser
+  needed, e.g. to hand ``params`` to a ``theory`` function or to compare two runs.
+  """
+  manager = create_manager(workdir)
+  step = manager.latest_step() if step is None else step
+  if step is None:
+    from jaxnets.errors import JaxnetsError
+
+    raise JaxnetsError(f"no checkpoint in {pathlib.Path(workdir) / 'checkpoints'}; "
+                       f"train first with experiments/train.py --workdir={workdir}")
+  # Restore onto this process's first device, whatever mesh the run was saved from.
+  item = manager.directory / str(step) / "default"
+  metadata = ocp.StandardCheckpointer().metadata(item).item_metadata
+  device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
+  target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
+                        metadata)
+  return manager.restore(step, args=ocp.args.StandardRestore(target))
