@@ -11,7 +11,7 @@ from __future__ import annotations
 import functools
 from typing import Any, Callable
 
-from jaxnets.data import digits, mnist1d
+from jaxnets.data import digits, mnist1d, moving, oxford_pet, shapes, ucf101
 from jaxnets.data.arrays import ArrayDataset, Dataset
 from jaxnets.data.tfds_source import image_classification, load_tfds
 from jaxnets.errors import JaxnetsError, unknown_name
@@ -33,8 +33,13 @@ DATASETS: dict[str, Callable[..., Dataset]] = {
     "fashion_mnist": _tfds("fashion_mnist"),
     "cifar10": _tfds("cifar10"),
     "imagenet2012": _tfds("imagenet2012", image_size=224),
+    "shapes": shapes.load,
+    "moving": moving.load,
+    "oxford_iiit_pet": oxford_pet.load,
+    "ucf101": ucf101.load,
 }
-TFDS_DATASETS = frozenset({"mnist", "fashion_mnist", "cifar10", "imagenet2012"})
+TFDS_DATASETS = frozenset({"mnist", "fashion_mnist", "cifar10", "imagenet2012",
+                           "oxford_iiit_pet", "ucf101"})
 
 
 def get_dataset(name: str, split: str, *, data_dir: str | None = None,

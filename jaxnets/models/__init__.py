@@ -21,6 +21,7 @@ import jax.numpy as jnp
 
 from jaxnets.errors import JaxnetsError, unknown_name
 from jaxnets.models import alexnet, cnn, kernel_classifier, lenet, mlp, perceptron, resnet, vgg
+from jaxnets.models import segmentation, video
 
 MODELS: dict[str, Any] = {
     # Linear classifiers.
@@ -49,6 +50,17 @@ MODELS: dict[str, Any] = {
     "resnet56": resnet.ResNet56,
     "resnet18": resnet.ResNet18,
     "resnet50": resnet.ResNet50,
+    # Dense and temporal prediction (issue 6): per-pixel logits (N, H, W, K), and video
+    # classifiers over clips (N, T, H, W, C) (Karpathy et al. 2014 fusion models, a 3-D CNN).
+    "unet": segmentation.UNet,
+    "unet_groupnorm": segmentation.UNetGroupNorm,
+    "fcn": segmentation.FCN,
+    "fcn32s": segmentation.FCN32s,
+    "single_frame": video.SingleFrame,
+    "early_fusion": video.EarlyFusion,
+    "late_fusion": video.LateFusion,
+    "slow_fusion": video.SlowFusion,
+    "conv3d": video.Conv3DNet,
 }
 
 # Names a config may give for ``act`` (any model with an ``act`` attribute).

@@ -54,6 +54,7 @@ class RandomFourierClassifier(nn.Module):
   num_features: int = 2048
   gamma: float = 0.02
   feature_seed: int = 0
+  dtype: jnp.dtype | None = None  # of the head; the features are computed in float32
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
@@ -61,7 +62,7 @@ class RandomFourierClassifier(nn.Module):
     h = x.reshape((x.shape[0], -1)).astype(jnp.float32)
     phi = random_fourier_features(h, jax.random.key(self.feature_seed), self.num_features,
                                   self.gamma)
-    return nn.Dense(self.num_outputs, name="head")(phi)
+    return nn.Dense(self.num_outputs, dtype=self.dtype, name="head")(phi)
 
 
 class ReLUFeatureClassifier(nn.Module):
@@ -74,11 +75,12 @@ class ReLUFeatureClassifier(nn.Module):
   num_outputs: int
   num_features: int = 2048
   feature_seed: int = 0
+  dtype: jnp.dtype | None = None  # of the head; the features are computed in float32
 
   @nn.compact
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     del train
     h = x.reshape((x.shape[0], -1)).astype(jnp.float32)
     phi = relu_random_features(h, jax.random.key(self.feature_seed), self.num_features)
-    return nn.Dense(self.num_outputs, name="head")(phi)
+    return nn.Dense(self.num_outputs, dtype=self.dtype, name="head")(phi)
 

@@ -35,7 +35,7 @@ class PadShortcut(nn.Module):
 
   features: int
   strides: int
-  norm: ModuleDef
+  norm: ModuleDef  # unused: shortcuts share one constructor signature
 
   @nn.compact
   def __call__(self, x: jax.Array) -> jax.Array:

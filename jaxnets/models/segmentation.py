@@ -1,4 +1,4 @@
-"""Dense prediction: a fully convolutional net (FCN) and a U-Net, both ``(N, H, W, C) -> (N, H, W, K)``.
+"""Dense prediction: a fully convolutional net (FCN) and a U-Net, ``(N, H, W, C) -> (N, H, W, K)``.
 
 Both map an image to per-pixel class logits. They differ in how they recover resolution after
 the down-sampling that buys a large receptive field:
@@ -159,7 +159,11 @@ class FCN(nn.Module):
     return jax.image.resize(scores, (n, height, width, self.num_outputs), "bilinear")
 
 
-# Sizes used by the configs; the registry exposes them by name.
-UNetSmall = functools.partial(UNet, width=16, depth=3)
+# Variants the registry exposes by name.
+# Group normalisation after every convolution (Wu & He, ECCV 2018): no batch statistics, so
+# training and evaluation compute the same function. On the shapes data it trained *slower*
+# than the plain U-Net in the same budget (test mIoU 0.77 vs 0.86, 2400 steps of 16).
+UNetGroupNorm = functools.partial(
+    UNet, block=functools.partial(ConvBlock, norm=functools.partial(nn.GroupNorm, num_groups=4)))
 FCN8s = functools.partial(FCN, num_skips=2)
 FCN32s = functools.partial(FCN, num_skips=0)

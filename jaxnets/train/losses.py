@@ -8,6 +8,8 @@ import jax
 import jax.numpy as jnp
 import optax
 
+from jaxnets.train import segmentation_metrics
+
 
 def cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
   """Softmax cross-entropy ``-log softmax(logits)[label]``.
@@ -27,4 +29,6 @@ def squared_error(logits: jax.Array, labels: jax.Array) -> jax.Array:
 LOSSES: dict[str, Callable[[jax.Array, jax.Array], jax.Array]] = {
     "cross_entropy": cross_entropy,
     "squared_error": squared_error,
+    "dice": segmentation_metrics.dice_loss,
+    "cross_entropy+dice": segmentation_metrics.cross_entropy_dice,
 }

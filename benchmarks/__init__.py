@@ -1,0 +1,1 @@
+"""Side-by-side performance measurements, each with its own command (not tests)."""

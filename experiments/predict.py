@@ -1,0 +1,110 @@
+r"""Writes a trained model's predictions on a dataset split to CSV, and scores them.
+
+    python -m experiments.predict --config=experiments/configs/default.py \
+        --workdir=workdirs/default --output=workdirs/default/predictions.csv
+
+Give the ``--config`` the model was trained with (and the same ``--config.*`` overrides). The
+latest checkpoint of ``--workdir`` is loaded. One CSV row per example, in dataset order:
+``index, label, prediction, p_0, ..., p_{K-1}`` (softmax probabilities). The mean risk
+(1/n) sum_i r(y~_i, y_i) of each ``--risks`` is printed, as ``jaxnets.scoring.score`` computes
+it for a data-challenge submission.
+"""
+
+from __future__ import annotations
+
+import csv
+import pathlib
+import sys
+
+from absl import app, flags, logging
+from ml_collections import config_flags
+import numpy as np
+
+_CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/default.py",
+                                          "The training config of the model.",
+                                          lock_config=True)
+_WORKDIR = flags.DEFINE_string("workdir", "workdirs/default", "Workdir with checkpoints/.")
+_OUTPUT = flags.DEFINE_string("output", None, "CSV path (default: <workdir>/predictions.csv).")
+_SPLIT = flags.DEFINE_string("split", None, "Split to predict (default: the config's "
+                             "dataset.eval_split).")
+_RISKS = flags.DEFINE_list("risks", ["zero_one", "cross_entropy", "squared"],
+                           "Risks to score the predictions with (jaxnets.scoring.RISKS).")
+
+
+def predict(config, workdir: str, split: str | None = None, step: int | None = None
+            ) -> tuple[np.ndarray, np.ndarray]:
+  """Class probabilities ``(n, K)`` of the checkpointed model on ``split``, and labels ``(n,)``.
+
+  Raises:
+    JaxnetsError: no checkpoint in ``workdir``, or a checkpoint of a different model.
+  """
+  import flax.errors
+  import jax
+  import jax.numpy as jnp
+
+  from jaxnets.data import get_dataset
+  from jaxnets.errors import JaxnetsError
+  from jaxnets.models import get_model
+  from jaxnets.train.checkpoint import load_arrays
+
+  options = dict(config.dataset.get("options", {}) or {})
+  dataset = get_dataset(config.dataset.name, split or config.dataset.get("eval_split", "test"),
+                        data_dir=config.dataset.get("data_dir"), **options)
+  kwargs = dict(config.model.get("kwargs", {}) or {})
+  if config.get("dtype", "float32") != "float32":
+    kwargs["dtype"] = config.dtype
+  model = get_model(config.model.name, num_outputs=dataset.num_classes, **kwargs)
+  saved = load_arrays(workdir, step)
+  variables = {"params": saved["params"]}
+  if saved.get("batch_stats"):
+    variables["batch_stats"] = saved["batch_stats"]
+
+  @jax.jit
+  def probabilities(variables, x):
+    return jax.nn.softmax(model.apply(variables, x).astype(jnp.float32), axis=-1)
+
+  batch_size = config.get("eval_batch_size", config.batch_size)
+  probs, labels = [], []
+  for start in range(0, len(dataset), batch_size):
+    batch = dataset.get_batch(np.arange(start, min(start + batch_size, len(dataset))))
+    try:
+      probs.append(np.asarray(probabilities(variables, jnp.asarray(batch["image"]))))
+    except (flax.errors.FlaxError, ValueError, TypeError, KeyError) as e:
+      raise JaxnetsError(f"the checkpoint in {workdir} does not fit model "
+                         f"{config.model.name!r} of this config ({type(e).__name__}); "
+                         f"give the --config it was trained with") from None
+    labels.append(batch["label"])
+  return np.concatenate(probs), np.concatenate(labels)
+
+
+def write_csv(path: str | pathlib.Path, probs: np.ndarray, labels: np.ndarray) -> None:
+  """``index, label, prediction, p_0..p_{K-1}``, one row per example."""
+  path = pathlib.Path(path)
+  path.parent.mkdir(parents=True, exist_ok=True)
+  with path.open("w", newline="") as f:
+    writer = csv.writer(f)
+    writer.writerow(["index", "label", "prediction"] + [f"p_{k}" for k in range(probs.shape[1])])
+    for i, (p, y) in enumerate(zip(probs, labels)):
+      writer.writerow([i, int(y), int(p.argmax())] + [f"{v:.7g}" for v in p])
+
+
+def main(argv: list[str]) -> None:
+  if len(argv) > 1:
+    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  from jaxnets.errors import JaxnetsError
+  from jaxnets.scoring import score
+
+  logging.set_verbosity(logging.WARNING)  # orbax logs every restore step at INFO
+  try:
+    probs, labels = predict(_CONFIG.value, _WORKDIR.value, _SPLIT.value)
+    output = _OUTPUT.value or str(pathlib.Path(_WORKDIR.value) / "predictions.csv")
+    write_csv(output, probs, labels)
+    print(f"wrote {len(labels)} predictions to {output}")
+    for risk in _RISKS.value:
+      print(f"{risk}: {score(probs, labels, risk):.6f}")
+  except JaxnetsError as e:
+    sys.exit(f"error: {e}")
+
+
+if __name__ == "__main__":
+  app.run(main)
