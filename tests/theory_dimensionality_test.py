@@ -23,9 +23,15 @@ def test_sup_covering_count_is_exact_for_small_cases():
     pts = np.random.default_rng(0).random((4000, d))
     dist = np.abs(pts[:, None, :] - centres[None]).max(-1).min(1)
     assert dist.max() <= eps + 1e-12
-    # no smaller cover: k points per axis with spacing 1/(k-1) > 2 eps need distinct balls
+    # no smaller cover: a packing of k^d points pairwise more than 2 eps apart (sup norm)
+    # needs one ball each, so the count the function reports is also a lower bound
     if k > 1:
-      assert 1 / (k - 1) > 2 * eps
+      axis = np.linspace(0.0, 1.0, k)
+      packing = np.stack(np.meshgrid(*[axis] * d, indexing="ij"), -1).reshape(-1, d)
+      gaps = np.abs(packing[:, None, :] - packing[None]).max(-1)
+      np.fill_diagonal(gaps, np.inf)
+      assert len(packing) == round(10 ** D.log10_covering_sup(eps, d))
+      assert gaps.min() > 2 * eps
   # "to cover [0,1]^d at distance 1/10 takes 10^d points" is the sup cover at eps = 1/20
   assert D.log10_covering_sup(1 / 20, 7) == pytest.approx(7.0)
 
