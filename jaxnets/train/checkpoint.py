@@ -22,10 +22,11 @@ def _saved(state: TrainState) -> dict:
           "batch_stats": state.batch_stats}
 
 
-def create_manager(workdir: str | pathlib.Path, max_to_keep: int = 2) -> ocp.CheckpointManager:
-  """A checkpoint manager writing to ``<workdir>/checkpoints``."""
+def create_manager(workdir: str | pathlib.Path, max_to_keep: int = 2,
+                   create: bool = True) -> ocp.CheckpointManager:
+  """A checkpoint manager of ``<workdir>/checkpoints`` (created unless ``create=False``)."""
   directory = pathlib.Path(workdir).absolute() / "checkpoints"
-  options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=True,
+  options = ocp.CheckpointManagerOptions(max_to_keep=max_to_keep, create=create,
                                          enable_async_checkpointing=False)
   return ocp.CheckpointManager(directory, options=options)
 
@@ -58,7 +59,7 @@ def load_arrays(workdir: str | pathlib.Path, step: int | None = None) -> dict:
   Returns ``{"step", "params", "opt_state", "batch_stats"}`` with no model or optimiser
   needed, e.g. to hand ``params`` to a ``theory`` function or to compare two runs.
   """
-  manager = create_manager(workdir)
+  manager = create_manager(workdir, create=False)  # reading must not create directories
   step = manager.latest_step() if step is None else step
   if step is None:
     from jaxnets.errors import JaxnetsError
