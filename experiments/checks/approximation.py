@@ -26,19 +26,11 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments.checks.result import CheckResult  # noqa: E402
+from experiments.checks.result import CheckResult, save_figure  # noqa: E402
 from jaxnets.models.mlp import MLP  # noqa: E402
 from theory import approximation as A  # noqa: E402
 from theory import rates  # noqa: E402
 from theory import targets as T  # noqa: E402
-
-
-def save_figure(fig, outdir: pathlib.Path, name: str) -> str:
-  outdir.mkdir(parents=True, exist_ok=True)
-  fig.tight_layout()
-  fig.savefig(outdir / f"{name}.png", dpi=90)
-  plt.close(fig)
-  return f"{name}.png"
 
 
 def _grid(d: int, per_axis: int, midpoints: bool) -> np.ndarray:

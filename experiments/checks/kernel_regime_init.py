@@ -23,7 +23,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from experiments.checks.result import CheckResult  # noqa: E402
+from experiments.checks.result import CheckResult, save_figure  # noqa: E402
 from jaxnets.models.mlp import MLP  # noqa: E402
 from theory import kernels as K  # noqa: E402
 from theory import ntk  # noqa: E402
@@ -38,14 +38,6 @@ def sphere_points(n: int, d: int, seed: int) -> np.ndarray:
 def log_slope(x, y) -> float:
   """Least-squares slope of ``log y`` against ``log x``: the exponent of a power law."""
   return float(np.polyfit(np.log(np.asarray(x, float)), np.log(np.asarray(y, float)), 1)[0])
-
-
-def save_figure(fig, outdir: pathlib.Path, name: str) -> str:
-  outdir.mkdir(parents=True, exist_ok=True)
-  fig.tight_layout()
-  fig.savefig(outdir / f"{name}.png", dpi=90)
-  plt.close(fig)
-  return f"{name}.png"
 
 
 def mlp_ntks(width: int, depth: int, x: np.ndarray, seeds: list[int], w_std: float,

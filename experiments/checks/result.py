@@ -57,3 +57,14 @@ def write_result(result: CheckResult, outdir: pathlib.Path) -> pathlib.Path:
   path = outdir / f"{result.name}.json"
   path.write_text(json.dumps(result.to_json(), indent=2) + "\n")
   return path
+
+
+def save_figure(fig, outdir: pathlib.Path, name: str) -> str:
+  """Saves a matplotlib figure as ``<outdir>/<name>.png``, closes it, returns the file name."""
+  import matplotlib.pyplot as plt  # the caller chose the Agg backend when it made ``fig``
+
+  outdir.mkdir(parents=True, exist_ok=True)
+  fig.tight_layout()
+  fig.savefig(outdir / f"{name}.png", dpi=90)
+  plt.close(fig)
+  return f"{name}.png"
