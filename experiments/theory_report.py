@@ -62,15 +62,26 @@ def select_checks(only: list[str]) -> dict[str, tuple[str, Callable[..., CheckRe
   return {n: tc for n, tc in checks.items() if n in only or tc[0] in only}
 
 
+def _cell(text: str) -> str:
+  # Tolerances such as |slope + 0.5| would otherwise split the markdown cell.
+  return str(text).replace("|", "\\|")
+
+
 def markdown_table(results: list[tuple[str, CheckResult, float]]) -> str:
-  """A markdown table with one row per check: prediction, measurement, tolerance, verdict."""
+  """A markdown table with one row per check: prediction, measurement, tolerance, verdict and
+  a link to the check's figure (written next to the table)."""
   rows = ["| topic | check | prediction | measured | tolerance | result | s |",
           "|---|---|---|---|---|---|---|"]
   for topic, r, seconds in results:
     verdict = "pass" if r.passed else "**FAIL**"
-    rows.append(f"| {topic} | {r.name} | {r.prediction} | {r.measured} | {r.tolerance} "
-                f"| {verdict} | {seconds:.0f} |")
+    rows.append(f"| {topic} | [{r.name}]({r.name}.png) | {_cell(r.prediction)} "
+                f"| {_cell(r.measured)} | {_cell(r.tolerance)} | {verdict} | {seconds:.0f} |")
   return "\n".join(rows) + "\n"
+
+
+def argv_flags() -> list[str]:
+  """The flags this run was started with (for the command line printed under the table)."""
+  return [a for a in sys.argv[1:] if a.startswith("--")]
 
 
 def main(argv: list[str]) -> int:
@@ -84,6 +95,7 @@ def main(argv: list[str]) -> int:
   outdir = pathlib.Path(_OUTDIR.value)
   outdir.mkdir(parents=True, exist_ok=True)
   results = []
+  run_start = time.perf_counter()
   for name, (topic, fn) in checks.items():
     start = time.perf_counter()
     result = fn(outdir, quick=_QUICK.value, seed=_SEED.value)
@@ -93,6 +105,9 @@ def main(argv: list[str]) -> int:
     print(f"[{'pass' if result.passed else 'FAIL'}] {name}: {result.measured} "
           f"(predicted {result.prediction}; {result.tolerance}) {seconds:.0f}s", flush=True)
   table = markdown_table(results)
+  command = "python -m experiments.theory_report " + " ".join(argv_flags())
+  table += (f"\n{sum(r.passed for _, r, _ in results)}/{len(results)} checks passed; "
+            f"`{command.strip()}` ({time.perf_counter() - run_start:.0f} s for the checks).\n")
   (outdir / "report.md").write_text(table)
   (outdir / "report.json").write_text(json.dumps(
       [dict(topic=t, seconds=s, **r.to_json()) for t, r, s in results], indent=2) + "\n")

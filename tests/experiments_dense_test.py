@@ -3,10 +3,9 @@
 Two subprocesses run at once (``XLA_FLAGS=--xla_force_host_platform_device_count=8`` must be
 set before JAX starts; each experiment module defines its own absl flags), with tiny models
 and data: the shapes U-Net and the moving-clip slow fusion through the experiment scripts
-(table, JSON and picture written), the ``oxford_iiit_pet`` config on TFDS mock data, and the
-``ucf101`` config on a mock source (TFDS's Video feature needs TensorFlow, which is not
-installed here; the mock replaces only the opening of the TFDS source, our per-example clip
-preprocessing runs). One model per family: the FCN and the other video nets share every code
+(table, JSON and picture written), the ``oxford_iiit_pet`` and ``ucf101`` configs on TFDS mock data
+(``tfds.testing.mock_data``; TFDS's Video feature needs TensorFlow, which the ``[test]`` extra
+installs through ``[video]``). One model per family: the FCN and the other video nets share every code
 path but the model, which ``tests/models_dense_test.py`` covers.
 """
 
@@ -63,9 +62,10 @@ print("RESULTS " + json.dumps(results))
 """
 
 VIDEO = PRELUDE + r"""
+import tensorflow_datasets as tfds
+
 from experiments import video
 from experiments.configs import moving_slowfusion, ucf101_slowfusion
-from jaxnets.data import tfds_source, ucf101
 from jaxnets.train import train_and_evaluate
 
 for name, module, kwargs in [
@@ -79,32 +79,13 @@ for name, module, kwargs in [
   results[name] = {k: s[k] for k in ("clip_accuracy", "video_accuracy", "steps", "chance")}
 
 
-class MockVideos:
-  # What tfds.data_source("ucf101") returns: random access to whole-video examples.
-  def __init__(self, n, seed):
-    rng = np.random.default_rng(seed)
-    self.examples = [{"video": rng.integers(0, 256, (int(rng.integers(12, 30)), 40, 48, 3),
-                                            dtype=np.uint8), "label": int(rng.integers(101))}
-                     for _ in range(n)]
-
-  def __len__(self):
-    return len(self.examples)
-
-  def __getitem__(self, i):
-    return self.examples[i]
-
-
-def mock_open(name, split, data_dir, preprocess):
-  assert name == "ucf101/ucf101_1_256", name
-  return tfds_source.TfdsDataset(name=name, num_classes=101, preprocess=preprocess,
-                                 source=MockVideos(24, split == "test"))
-
-
-ucf101._open = mock_open
 c = tiny(ucf101_slowfusion.get_config(), channels=(4, 4, 4), temporal_kernels=(4, 2, 2),
          temporal_strides=(2, 2, 2), hidden=8)
 c.dataset.options.image_size = 16
-train_and_evaluate(c, out / "ucf101")
+# The real opening path (TFDS builder with its Video feature, which imports TensorFlow) on
+# random examples that TFDS generates from the dataset's feature spec.
+with tfds.testing.mock_data(num_examples=24):
+  train_and_evaluate(c, out / "ucf101")
 results["ucf101"] = json.loads((out / "ucf101" / "results.json").read_text())
 print("RESULTS " + json.dumps(results))
 """
@@ -152,7 +133,7 @@ def test_video_configs_train_and_evaluate_videos(results, name):
     assert (out / name / f).stat().st_size > 0
 
 
-def test_ucf101_config_on_a_mock_source(results):
+def test_ucf101_config_on_tfds_mock_data(results):
   r = results[1]["ucf101"]
   assert r["step"] == 2 and r["devices"] == 8
   assert np.isfinite(r["eval_loss"]) and 0.0 <= r["eval_accuracy"] <= 1.0

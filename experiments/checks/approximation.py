@@ -318,8 +318,9 @@ def random_vs_trained_features(outdir: pathlib.Path, *, quick: bool = False,
             "& Shamir 2019), while training finds the neuron at every d",
       prediction=f"random features needed for relative error {eps} ~ d^2; trained width-4 net "
                  "fits the neuron (relative error <= 0.01) in every d",
-      measured=f"features needed {[out[d]['rf_features_needed'] for d in dims]} at d={dims}, "
-               f"exponent {fit}; trained relative errors "
+      measured="features needed "
+               + ", ".join(f"{out[d]['rf_features_needed']:.0f}" for d in dims)
+               + f" at d={dims}, exponent {fit}; trained relative errors "
                + ", ".join(f"{out[d]['trained_relative_error']:.1e}" for d in dims),
       tolerance="|exponent - 2| <= 0.5; trained relative error <= 0.01 in every d",
       passed=bool(passed),

@@ -66,8 +66,8 @@ def _open(name: str, split: str, data_dir: str | None, preprocess: Preprocess) -
     import tensorflow  # noqa: F401
   except ImportError:
     raise JaxnetsError("reading TFDS ucf101 needs TensorFlow (TFDS's Video feature imports it); "
-                       "`pip install tensorflow-cpu`, or use the embedded 'moving' video data"
-                       ) from None
+                       "`pip install tensorflow-cpu` (or jaxnets' [video] extra), or use the "
+                       "embedded 'moving' video data") from None
   return load_tfds(name, split, data_dir=data_dir, preprocess=preprocess)
 
 
