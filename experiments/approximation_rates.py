@@ -37,10 +37,10 @@ _ACT = flags.DEFINE_string("act", "sigmoid", "Activation name in jaxnets.models.
 _PARAM = flags.DEFINE_enum("parametrization", "standard", ["standard", "ntk", "mup"],
                            "MLP parametrisation (without --config).")
 _B_STD = flags.DEFINE_float("b_std", 0.1, "Bias scale of the ntk/mup parametrisations.")
-_STEPS = flags.DEFINE_integer("steps", 2000, "Optimiser steps per network.")
+_STEPS = flags.DEFINE_integer("steps", 8000, "Optimiser steps per network.")
 _LR = flags.DEFINE_float("lr", 1e-2, "Adam learning rate (without --config).")
 _BATCH = flags.DEFINE_integer("batch_size", 0, "Minibatch size; 0 for full batch.")
-_SEEDS = flags.DEFINE_integer("seeds", 2, "Networks per width (the best is fitted).")
+_SEEDS = flags.DEFINE_integer("seeds", 3, "Networks per width (the best is fitted).")
 _SEED = flags.DEFINE_integer("seed", 0, "Root seed (data and initialisation).")
 _OUTDIR = flags.DEFINE_string("outdir", "reports/approximation_rates", "Output directory.")
 

@@ -9,7 +9,7 @@ paper (Greydanus & Kobak 2020, sec. 4) reproduces this with MLPs. One-hidden-lay
 growing width are trained with Adam for ``--sweep_steps`` full-batch steps on 4000 training
 examples, a fraction ``--label_noise`` of whose labels are replaced by random ones; the test set
 is clean. Writes ``double_descent.md``, ``.json`` and ``.png``. The default sweep (13 widths x 2
-seeds x 8000 steps) takes tens of minutes on 2 CPU cores; it is not one of the < 2 min checks.
+seeds x 8000 steps) takes about 9 minutes on 2 CPU cores; it is not one of the < 2 min checks.
 """
 
 from __future__ import annotations
