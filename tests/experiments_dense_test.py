@@ -3,10 +3,10 @@
 Two subprocesses run at once (``XLA_FLAGS=--xla_force_host_platform_device_count=8`` must be
 set before JAX starts; each experiment module defines its own absl flags), with tiny models
 and data: the shapes U-Net and the moving-clip slow fusion through the experiment scripts
-(table, JSON and picture written), the ``oxford_iiit_pet`` and ``ucf101`` configs on TFDS mock data
-(``tfds.testing.mock_data``; TFDS's Video feature needs TensorFlow, which the ``[test]`` extra
-installs through ``[video]``). One model per family: the FCN and the other video nets share every code
-path but the model, which ``tests/models_dense_test.py`` covers.
+(table, JSON and picture written), and the ``oxford_iiit_pet`` and ``ucf101`` configs on TFDS
+mock data (``tfds.testing.mock_data``; TFDS's Video feature needs TensorFlow, which the
+``[test]`` extra installs). One model per family: the FCN and the other video nets share
+every code path but the model, which ``tests/models_dense_test.py`` covers.
 """
 
 import json
