@@ -120,12 +120,23 @@ def torch_examples_per_s(case: str, steps: int, repeats: int) -> float:
 
 def main(argv):
   del argv
+  try:
+    import torch  # noqa: F401
+    have_torch = True
+  except ImportError:
+    # The jaxnets column is still worth having (e.g. to compare JAX versions); say why the
+    # PyTorch one is empty instead of stopping on the import.
+    have_torch = False
+    print("PyTorch is not installed (`pip install torch`, CPU build): jaxnets column only.\n")
   print("| model | batch | jaxnets ex/s | PyTorch ex/s | jaxnets / PyTorch |")
   print("|---|---|---|---|---|")
   for case in CASES:
     j = jax_examples_per_s(case, _STEPS.value, _REPEATS.value)
-    t = torch_examples_per_s(case, _STEPS.value, _REPEATS.value)
-    print(f"| {case} | {CASES[case][3]} | {j:,.0f} | {t:,.0f} | {j / t:.2f} |", flush=True)
+    if have_torch:
+      t = torch_examples_per_s(case, _STEPS.value, _REPEATS.value)
+      print(f"| {case} | {CASES[case][3]} | {j:,.0f} | {t:,.0f} | {j / t:.2f} |", flush=True)
+    else:
+      print(f"| {case} | {CASES[case][3]} | {j:,.0f} | — | — |", flush=True)
 
 
 if __name__ == "__main__":
