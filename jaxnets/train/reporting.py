@@ -63,13 +63,14 @@ class Progress:
     steps_per_s = ds / dt if dt > 0 else float("nan")
     return {"steps_per_s": steps_per_s, "examples_per_s": steps_per_s * self.batch_size}
 
-  def line(self, step: int, metrics: Mapping[str, float], rates: Mapping[str, float]) -> None:
+  def line(self, step: int, text: str, rates: Mapping[str, float]) -> None:
+    """Prints ``step | <text> | examples/s | ETA``; ``text`` is the task's metrics summary."""
     if not self.active:
       return
     elapsed = time.perf_counter() - self._t0
     done = step - self._s0
     eta = elapsed / done * (self.total - step) if done else float("nan")
     eta_text = time.strftime("%H:%M:%S", time.gmtime(eta)) if eta == eta else "?"
-    print(f"step {step:>7d}/{self.total} | loss {metrics['loss']:.4f} "
-          f"acc {metrics['accuracy']:.3f} | {rates['examples_per_s']:,.0f} ex/s | ETA {eta_text}",
+    print(f"step {step:>7d}/{self.total} | {text} | {rates['examples_per_s']:,.0f} ex/s "
+          f"| ETA {eta_text}",
           file=self.stream, flush=True)

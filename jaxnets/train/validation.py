@@ -4,15 +4,9 @@ from __future__ import annotations
 
 import ml_collections
 
-from jaxnets.data import DATASETS
-from jaxnets.errors import JaxnetsError, unknown_name
-from jaxnets.models import MODELS
-from jaxnets.train.losses import LOSSES
-from jaxnets.train.optim import OPTIMIZERS, SCHEDULES
+from jaxnets.errors import JaxnetsError
 
-DTYPES = ("float32", "bfloat16")
-REQUIRED = ("seed", "dataset.name", "model.name", "optimizer.name", "optimizer.learning_rate",
-            "batch_size", "num_steps")
+REQUIRED = ("seed", "batch_size", "num_steps")
 
 
 def _get(config: ml_collections.ConfigDict, dotted: str):
@@ -37,28 +31,23 @@ def _positive_int(config: ml_collections.ConfigDict, name: str, *, allow_zero: b
 def validate_config(config: ml_collections.ConfigDict, device_count: int) -> None:
   """Raises :class:`JaxnetsError` naming the first impossible or unknown value in ``config``.
 
+  Checks the fields every task shares (seed, sizes, intervals, divisibility of the batch by
+  the devices), then the task's own (``jaxnets.train.tasks``).
+
   Args:
     config: a training config (see ``experiments/configs/default.py``).
     device_count: devices over which the global batch is split.
   """
-  for field in REQUIRED:
+  from jaxnets.train.tasks import TASKS  # tasks import validation's users
+
+  task = config.get("task", "supervised")
+  if task not in TASKS:
+    from jaxnets.errors import unknown_name
+
+    raise unknown_name("task", task, TASKS)
+  required = REQUIRED + getattr(TASKS[task], "REQUIRED", ())
+  for field in required:
     _get(config, field)
-  if config.dataset.name not in DATASETS:
-    raise unknown_name("dataset", config.dataset.name, DATASETS)
-  if config.model.name not in MODELS:
-    raise unknown_name("model", config.model.name, MODELS)
-  if config.optimizer.name not in OPTIMIZERS:
-    raise unknown_name("optimizer", config.optimizer.name, OPTIMIZERS)
-  schedule = config.optimizer.get("schedule", "constant")
-  if schedule not in SCHEDULES:
-    raise unknown_name("schedule", schedule, SCHEDULES)
-  if config.get("loss", "cross_entropy") not in LOSSES:
-    raise unknown_name("loss", config.loss, LOSSES)
-  if config.get("dtype", "float32") not in DTYPES:
-    raise unknown_name("dtype", config.dtype, DTYPES)
-  lr = config.optimizer.learning_rate
-  if not isinstance(lr, (int, float)) or not lr > 0:
-    raise JaxnetsError(f"config.optimizer.learning_rate must be positive, got {lr!r}")
   _positive_int(config, "num_steps")
   for name in ("log_every", "eval_every", "checkpoint_every"):
     _positive_int(config, name, allow_zero=True)
@@ -69,3 +58,6 @@ def validate_config(config: ml_collections.ConfigDict, device_count: int) -> Non
     if size % device_count:
       raise JaxnetsError(f"config.{name}={size} is not divisible by the {device_count} devices; "
                          f"use a multiple of {device_count}")
+  validate = getattr(TASKS[task], "validate", None)
+  if validate is not None:
+    validate(config)
