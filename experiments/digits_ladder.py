@@ -29,7 +29,7 @@ import numpy as np
 import optax
 
 from experiments.multiseed import accuracy_per_seed, train_seeds
-from jaxnets import kernel_methods, perceptron_rule
+from jaxnets.models import kernel_methods, perceptron_rule
 from jaxnets.data import ArrayDataset, get_dataset
 from jaxnets.models import get_model
 
@@ -108,7 +108,7 @@ def run_perceptron(train: ArrayDataset, test: ArrayDataset, seeds: int,
   start = time.perf_counter()
   results = [perceptron_rule.rosenblatt_one_vs_rest(
       x, train.label, train.num_classes, max_epochs=max_epochs,
-      order_key=jax.random.key(seed)) for seed in range(seeds)]
+      order_seed=seed) for seed in range(seeds)]
   seconds = time.perf_counter() - start
   stacked = jax.tree.map(lambda *a: jnp.stack(a), *[{"params": r.params()} for r in results])
   acc = accuracy_per_seed(model, stacked, jnp.asarray(sets), jnp.asarray(test.label))

@@ -6,7 +6,7 @@ r"""Writes a trained model's predictions on a dataset split to CSV, and scores t
 Give the ``--config`` the model was trained with (and the same ``--config.*`` overrides). The
 latest checkpoint of ``--workdir`` is loaded. One CSV row per example, in dataset order:
 ``index, label, prediction, p_0, ..., p_{K-1}`` (softmax probabilities). The mean risk
-(1/n) sum_i r(y~_i, y_i) of each ``--risks`` is printed, as ``jaxnets.scoring.score`` computes
+(1/n) sum_i r(y~_i, y_i) of each ``--risks`` is printed, as ``jaxnets.eval.scoring.score`` computes
 it for a data-challenge submission.
 """
 
@@ -28,7 +28,7 @@ _OUTPUT = flags.DEFINE_string("output", None, "CSV path (default: <workdir>/pred
 _SPLIT = flags.DEFINE_string("split", None, "Split to predict (default: the config's "
                              "dataset.eval_split).")
 _RISKS = flags.DEFINE_list("risks", ["zero_one", "cross_entropy", "squared"],
-                           "Risks to score the predictions with (jaxnets.scoring.RISKS).")
+                           "Risks to score the predictions with (jaxnets.eval.scoring.RISKS).")
 
 
 def predict(config, workdir: str, split: str | None = None, step: int | None = None
@@ -92,7 +92,7 @@ def main(argv: list[str]) -> None:
   if len(argv) > 1:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   from jaxnets.errors import JaxnetsError
-  from jaxnets.scoring import score
+  from jaxnets.eval.scoring import score
 
   logging.set_verbosity(logging.WARNING)  # orbax logs every restore step at INFO
   try:

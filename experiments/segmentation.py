@@ -8,7 +8,7 @@ r"""Trains a segmentation net by config, then writes its test metrics table and 
 Training is ``jaxnets.train.train_and_evaluate`` (rerunning resumes from the workdir). Then
 the evaluation split is predicted once more to sum a confusion matrix over all its pixels, from
 which come pixel accuracy, per-class IoU, mean IoU and mean Dice
-(:mod:`jaxnets.train.segmentation_metrics`). Writes to ``--workdir``: ``segmentation.md`` (the
+(:mod:`jaxnets.eval.segmentation`). Writes to ``--workdir``: ``segmentation.md`` (the
 table with the command and wall-clock time), ``segmentation.json`` and ``predictions.png``
 (test images, the true mask overlaid, the predicted mask overlaid).
 """
@@ -123,7 +123,8 @@ def run(config, workdir: str | pathlib.Path, *, num_shown: int = 8,
         command: str = "") -> dict:
   """Trains ``config``, evaluates, and writes the table, JSON and picture to ``workdir``."""
   from jaxnets.data import get_dataset
-  from jaxnets.train import parallel, segmentation_metrics, train_and_evaluate
+  from jaxnets.eval import segmentation as segmentation_metrics
+  from jaxnets.train import parallel, train_and_evaluate
 
   t0 = time.perf_counter()
   workdir = pathlib.Path(workdir)

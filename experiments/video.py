@@ -8,7 +8,7 @@ r"""Trains a video classifier by config, then writes its metrics table and a pic
 Training is ``jaxnets.train.train_and_evaluate`` (rerunning resumes); its final evaluation is
 the clip accuracy on the test split. Then, for the embedded ``moving`` data, longer test videos
 (``config.video_eval.num_frames``) are classified by averaging the predictions of
-``config.video_eval.num_clips`` evenly spaced clips (:mod:`jaxnets.video_eval`). Writes to
+``config.video_eval.num_clips`` evenly spaced clips (:mod:`jaxnets.eval.video`). Writes to
 ``--workdir``: ``video.md`` (table with the command and wall-clock time), ``video.json`` and
 ``predictions.png`` (frames of test clips with true and predicted class).
 
@@ -91,7 +91,7 @@ def metrics_table(summaries: list[dict]) -> str:
 
 def run(config, workdir: str | pathlib.Path, *, num_shown: int = 6, command: str = "") -> dict:
   """Trains ``config``, evaluates clips and videos, writes table, JSON and picture."""
-  from jaxnets import video_eval
+  from jaxnets.eval import video as video_eval
   from jaxnets.data import get_dataset
   from jaxnets.train import parallel, train_and_evaluate
 

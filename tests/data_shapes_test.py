@@ -6,7 +6,7 @@ from sklearn.linear_model import LogisticRegression
 
 from jaxnets.data import shapes
 from jaxnets.errors import JaxnetsError
-from jaxnets.train import segmentation_metrics as sm
+from jaxnets.eval import segmentation as sm
 
 
 def _confusion(truth: np.ndarray, pred: np.ndarray, k: int) -> np.ndarray:

@@ -10,7 +10,7 @@ import json
 import numpy as np
 
 from experiments.configs import test as test_config
-from jaxnets.scoring import score
+from jaxnets.eval.scoring import score
 from jaxnets.train import train_and_evaluate
 from tests.conftest import run_module
 

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnets import kernel_methods as km
+from jaxnets.models import kernel_methods as km
 from jaxnets.errors import JaxnetsError
 from jaxnets.models import get_model
 from jaxnets.models import kernel_classifier as kc

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from jaxnets.errors import JaxnetsError
-from jaxnets.scoring import score
+from jaxnets.eval.scoring import score
 
 
 def test_zero_one_is_the_error_rate():

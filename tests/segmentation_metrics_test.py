@@ -5,7 +5,8 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxnets.train import segmentation_metrics as sm
+from jaxnets.eval import segmentation as sm
+from jaxnets.train import losses as train_losses
 from jaxnets.train.metrics import confusion_matrix
 
 
@@ -83,22 +84,22 @@ def test_dice_loss_limits():
   labels = jnp.array([[[0, 1], [1, 2]]])
   perfect = _logits(labels, 3) * 10
   # A confident correct prediction: loss ~0; the smoothing keeps an absent class at score 1.
-  assert float(sm.dice_loss(perfect, labels)[0]) == pytest.approx(0.0, abs=1e-3)
+  assert float(train_losses.dice_loss(perfect, labels)[0]) == pytest.approx(0.0, abs=1e-3)
   wrong = _logits((labels + 1) % 3, 3) * 10
   # Wrong everywhere (prediction = truth + 1 mod 3): overlap 0, so class k scores
   # s / (|p_k| + |y_k| + s) with |y| = (1, 2, 1) and |p| = (1, 1, 2) pixels.
   expected = 1 - np.mean([1 / (1 + 1 + 1), 1 / (1 + 2 + 1), 1 / (2 + 1 + 1)])
-  assert float(sm.dice_loss(wrong, labels)[0]) == pytest.approx(expected, abs=1e-3)
+  assert float(train_losses.dice_loss(wrong, labels)[0]) == pytest.approx(expected, abs=1e-3)
 
 
 def test_dice_loss_is_per_example_and_differentiable():
   logits = jax.random.normal(jax.random.key(0), (3, 4, 4, 5))
   labels = jax.random.randint(jax.random.key(1), (3, 4, 4), 0, 5)
-  dice = jax.jit(sm.dice_loss)
+  dice = jax.jit(train_losses.dice_loss)
   losses = dice(logits, labels)
   assert losses.shape == (3,)
   np.testing.assert_allclose(losses[1], dice(logits[1:2], labels[1:2])[0], rtol=1e-6)
-  grads = jax.jit(jax.grad(lambda z: sm.cross_entropy_dice(z, labels).sum()))(logits)
+  grads = jax.jit(jax.grad(lambda z: train_losses.cross_entropy_dice(z, labels).sum()))(logits)
   assert bool(jnp.all(jnp.isfinite(grads))) and float(jnp.abs(grads).sum()) > 0
 
 
@@ -107,5 +108,5 @@ def test_cross_entropy_dice_is_pixel_mean_plus_dice():
   labels = jax.random.randint(jax.random.key(3), (2, 3, 3), 0, 4)
   log_p = np.asarray(jax.nn.log_softmax(logits))
   ce = -np.take_along_axis(log_p, np.asarray(labels)[..., None], axis=-1)[..., 0].mean(axis=(1, 2))
-  np.testing.assert_allclose(jax.jit(sm.cross_entropy_dice)(logits, labels),
-                             ce + jax.jit(sm.dice_loss)(logits, labels), rtol=1e-5)
+  np.testing.assert_allclose(jax.jit(train_losses.cross_entropy_dice)(logits, labels),
+                             ce + jax.jit(train_losses.dice_loss)(logits, labels), rtol=1e-5)

@@ -4,7 +4,7 @@ r"""The perceptron (one-vs-rest threshold units) on scikit-learn's digits, by gr
 
 The trainer minimises cross-entropy on the units' fields ``<w_c, x> + b_c`` (softmax
 regression on the same architecture). Rosenblatt's own rule (updates only on mistakes, stops on
-a mistake-free pass) is ``jaxnets.perceptron_rule.rosenblatt_one_vs_rest``, which
+a mistake-free pass) is ``jaxnets.models.perceptron_rule.rosenblatt_one_vs_rest``, which
 ``python -m experiments.digits_ladder`` runs.
 """
 

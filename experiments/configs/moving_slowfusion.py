@@ -35,6 +35,6 @@ def get_config() -> ml_collections.ConfigDict:
   config.log_every = 100
   config.eval_every = 0  # the final evaluation only
   config.checkpoint_every = 0
-  # Per-video evaluation (jaxnets.video_eval): longer test videos, clip predictions averaged.
+  # Per-video evaluation (jaxnets.eval.video): longer test videos, clip predictions averaged.
   config.video_eval = ml_collections.ConfigDict({"num_frames": 20, "num_clips": 3})
   return config

@@ -32,5 +32,5 @@ def get_config() -> ml_collections.ConfigDict:
   config.log_every = 200
   config.eval_every = 5000
   config.checkpoint_every = 5000
-  config.video_eval = None  # per-video: load with num_clips > 1, see jaxnets.video_eval
+  config.video_eval = None  # per-video: load with num_clips > 1, see jaxnets.eval.video
   return config

@@ -5,7 +5,7 @@ frames 256x256 in the default ``ucf101/ucf101_1_256`` config). Per example we ta
 ``clip_length`` frames, every ``frame_stride``-th frame, resize the frames to ``image_size``
 squared and scale to [0, 1]. Training and the trainer's evaluation use the centre clip
 ``(T, S, S, 3)``; with ``num_clips > 1`` every example becomes ``(M, T, S, S, 3)`` evenly spaced
-clips, which :func:`jaxnets.video_eval.video_probabilities` averages into a per-video
+clips, which :func:`jaxnets.eval.video.video_probabilities` averages into a per-video
 prediction (Karpathy et al. 2014, sec. 4.1). Videos shorter than a clip are looped.
 
 TFDS 4.9's ``Video`` feature imports TensorFlow when the builder is constructed, so reading
@@ -20,7 +20,7 @@ from PIL import Image
 
 from jaxnets.data.tfds_source import Example, Preprocess, TfdsDataset, load_tfds
 from jaxnets.errors import JaxnetsError
-from jaxnets.video_eval import clip_starts
+from jaxnets.eval.video import clip_starts
 
 NUM_CLASSES = 101
 
@@ -37,7 +37,7 @@ def clip_preprocess(clip_length: int = 10, image_size: int = 64, frame_stride: i
   """Per-example preprocessing of a video example into clips, ``float32`` in [0, 1].
 
   Returns ``{"image": (T, S, S, 3) or (M, T, S, S, 3), "label": () int32}``; the clips are the
-  evenly spaced ones of :func:`jaxnets.video_eval.clip_starts` over the strided frames.
+  evenly spaced ones of :func:`jaxnets.eval.video.clip_starts` over the strided frames.
   """
   if min(clip_length, image_size, frame_stride, num_clips) < 1:
     raise JaxnetsError("ucf101 clip_length, image_size, frame_stride and num_clips must be "

@@ -15,7 +15,7 @@ approximates a kernel machine with kernel k at cost O(D) per example instead of 
 Only the linear layer is a parameter. The random matrix is a deterministic function of
 ``feature_seed``, drawn inside ``__call__``: it is fixed through training, invisible to the
 optimiser (so weight decay cannot shrink it) and needs no extra variable collection. The exact
-kernel machines on a Gram matrix are in :mod:`jaxnets.kernel_methods`.
+kernel machines on a Gram matrix are in :mod:`jaxnets.models.kernel_methods`.
 """
 
 from __future__ import annotations

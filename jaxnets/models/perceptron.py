@@ -4,7 +4,7 @@ McCulloch & Pitts (1943) fire when a weighted sum of inputs reaches a threshold;
 perceptron learns the weights. With ``num_outputs = K`` the module holds K perceptrons, one per
 class (one-vs-rest): class c "fires" when its local field ``s_c = <w_c, x> + b_c >= 0``, and a
 prediction is the class with the largest field. It is trained by Rosenblatt's rule in
-:mod:`jaxnets.perceptron_rule`, and, as any linear classifier, also by gradient descent.
+:mod:`jaxnets.models.perceptron_rule`, and, as any linear classifier, also by gradient descent.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ was interrupted and resumed.
 from __future__ import annotations
 
 import dataclasses
-import math
+import functools
 import pathlib
 import time
 from typing import Any, Callable, Iterator, Mapping, Protocol, Sequence
@@ -48,7 +48,7 @@ from jaxnets.train import parallel
 from jaxnets.typing import Batch, Metrics, PyTree
 
 StepFn = Callable[[PyTree, Batch, jax.Array], tuple[PyTree, Metrics]]
-StopFn = Callable[[PyTree], jax.Array]
+StopFn = Callable[[PyTree, Mapping[str, jax.Array]], jax.Array]
 
 
 class TrainingDiverged(RuntimeError):
@@ -105,17 +105,19 @@ class HostBatches:
 
 
 def epoch_permutations(num_examples: int, batch_size: int, num_steps: int,
-                       seed: int) -> np.ndarray:
+                       seed: int | None) -> np.ndarray:
   """``(epochs, n)`` int32: epoch ``e``'s visiting order ``default_rng([seed, e]).permutation``.
 
   The same order as :func:`jaxnets.data.sampling.global_batch_indices`; enough epochs for
-  ``num_steps`` steps of ``batch_size``.
+  ``num_steps`` steps of ``batch_size``. ``seed=None``: every epoch in index order.
   """
   per_epoch = num_examples // batch_size
   if per_epoch == 0:
     raise JaxnetsError(f"batch_size {batch_size} is larger than the dataset ({num_examples} "
                        "examples); lower batch_size")
   epochs = max(1, -(-num_steps // per_epoch))
+  if seed is None:
+    return np.broadcast_to(np.arange(num_examples, dtype=np.int32), (epochs, num_examples))
   return np.stack([np.random.default_rng([seed, e]).permutation(num_examples)
                    for e in range(epochs)]).astype(np.int32)
 
@@ -128,11 +130,12 @@ class DeviceBatches:
     batch_size: examples per step, or ``None`` for full-batch training.
     num_steps: the most steps the run can take (sizes the table of epoch permutations).
     seeds: the data seed of each run: an int for one run, a sequence for runs stacked on a
-      leading seed axis (their orders differ). Ignored for full batches.
+      leading seed axis (their orders differ); ``None``: index order. Ignored for full
+      batches.
   """
 
   def __init__(self, arrays: Mapping[str, Any], batch_size: int | None, *, num_steps: int,
-               seeds: int | Sequence[int] = 0):
+               seeds: int | Sequence[int] | None = 0):
     sizes = {k: int(np.shape(v)[0]) for k, v in arrays.items()}
     if len(set(sizes.values())) > 1:
       raise JaxnetsError(f"training arrays differ in length: {sizes}")
@@ -145,39 +148,17 @@ class DeviceBatches:
     if batch_size is not None and not (isinstance(batch_size, int) and batch_size >= 1):
       raise JaxnetsError(f"batch_size must be a positive integer or None, got {batch_size!r}")
     self.tables = None
-    if batch_size is not None and batch_size < self.num_examples:
+    if batch_size is not None and (batch_size < self.num_examples or seeds is None):
       one = lambda s: epoch_permutations(self.num_examples, batch_size, num_steps, s)
       self.tables = jnp.asarray(np.stack([one(s) for s in seeds]) if _is_seq(seeds)
                                 else one(seeds))
     self.per_epoch = self.num_examples // batch_size if batch_size else 1
 
-  def _gather(self, table, step):
-    if table is None:
-      return self.arrays
-    epoch, i = jnp.divmod(step, self.per_epoch)
-    row = jax.lax.dynamic_index_in_dim(table, epoch, keepdims=False)
-    idx = jax.lax.dynamic_slice_in_dim(row, i * self.batch_size, self.batch_size)
-    return {k: v[idx] for k, v in self.arrays.items()}
-
   def compile(self, step_fn: StepFn, *, seeds: bool, steps_per_call: int, masked: bool):
-    def one_run(state, table, rng, active):
-      new, metrics = step_fn(state, self._gather(table, state.step),
-                             jax.random.fold_in(rng, state.step))
-      if masked:  # a run that met its stopping rule keeps its state (and its step count)
-        new = jax.tree.map(lambda n, o: jnp.where(active, n, o), new, state)
-      return new, metrics
-
-    if seeds:
-      one_run = jax.vmap(one_run, in_axes=(0, None if self.tables is None else 0, 0, 0))
-
-    def call(state, tables, rng, active):
-      if steps_per_call == 1:
-        return one_run(state, tables, rng, active)
-      body = lambda s, _: one_run(s, tables, rng, active)
-      return jax.lax.scan(body, state, None, length=steps_per_call)
-
-    compiled = jax.jit(call, donate_argnums=0)
-    return lambda state, _, rng, active=True: compiled(state, self.tables, rng, active)
+    compiled = _device_program(step_fn, seeds, steps_per_call, masked, self.batch_size,
+                               self.per_epoch, self.tables is not None)
+    return lambda state, _, rng, active=True: compiled(state, self.arrays, self.tables, rng,
+                                                       active)
 
   def batches(self, start_step: int) -> Iterator[Any]:
     while True:
@@ -185,6 +166,48 @@ class DeviceBatches:
 
   def close(self) -> None:
     pass
+
+
+@functools.lru_cache(maxsize=128)
+def _device_program(step_fn: StepFn, seeds: bool, steps_per_call: int, masked: bool,
+                    batch_size: int | None, per_epoch: int, has_table: bool) -> Callable:
+  """The jitted ``(state, arrays, tables, rng, active) -> (state, metrics)`` of a device run.
+
+  Cached on the step function and the run's structure, with the data passed as arguments
+  (not closed over), so runs of the same step on same-shaped data -- seeds of a sweep, the
+  rows of a table -- compile once.
+  """
+
+  def gather(arrays, table, step):
+    if not has_table:
+      return arrays
+    epoch, i = jnp.divmod(step, per_epoch)
+    row = jax.lax.dynamic_index_in_dim(table, epoch, keepdims=False)
+    idx = jax.lax.dynamic_slice_in_dim(row, i * batch_size, batch_size)
+    return {k: v[idx] for k, v in arrays.items()}
+
+  def one_run(state, arrays, table, rng, active):
+    new, metrics = step_fn(state, gather(arrays, table, state.step),
+                           jax.random.fold_in(rng, state.step))
+    if masked:  # a run that met its stopping rule keeps its state (and its step count)
+      new = jax.tree.map(lambda n, o: jnp.where(active, n, o), new, state)
+    return new, metrics
+
+  if seeds:
+    one_run = jax.vmap(one_run, in_axes=(0, None, 0 if has_table else None, 0, 0))
+
+  def call(state, arrays, tables, rng, active):
+    if steps_per_call == 1:
+      return one_run(state, arrays, tables, rng, active)
+    body = lambda s, _: one_run(s, arrays, tables, rng, active)
+    return jax.lax.scan(body, state, None, length=steps_per_call)
+
+  return jax.jit(call, donate_argnums=0)
+
+
+@functools.lru_cache(maxsize=128)
+def _stop_program(stop_when: Callable, seeds: bool) -> Callable:
+  return jax.jit(jax.vmap(stop_when, in_axes=(0, None)) if seeds else stop_when)
 
 
 def _is_seq(x) -> bool:
@@ -269,9 +292,11 @@ def run(step_fn: StepFn, state: PyTree, source: Source, *, num_steps: int, rng: 
       backend convolutions ran ~10x slower inside a loop body, so keep 1 for conv nets.
     log_every: every this many steps, fetch the pending metrics, check their health and
       append their mean to the history (0: once, at the end).
-    stop_when: ``state -> bool`` (per run, vmapped with ``seeds``), evaluated every
-      ``check_every`` steps: a run that meets it stops (its state is frozen while the other
-      seeds go on) -- e.g. "train loss <= 0.01" to train all networks to the same loss.
+    stop_when: ``(state, arrays) -> bool`` (per run, vmapped with ``seeds``; ``arrays`` the
+      whole training data), evaluated every ``check_every`` steps: a run that meets it stops
+      (its state is frozen while the other seeds go on) -- e.g. "train loss <= 0.01" to train
+      all networks to the same loss. Compiled once per function object: pass a function
+      defined once, not a fresh closure per call, when runs repeat.
     check_every: how often ``stop_when`` is evaluated (required with it).
     workdir: resume from / save checkpoints and write metrics there (host sources).
     health_keys: the metrics that must stay finite (default: every name ending in "loss").
@@ -309,7 +334,9 @@ def run(step_fn: StepFn, state: PyTree, source: Source, *, num_steps: int, rng: 
   compiled = source.compile(step_fn, seeds=seeds, steps_per_call=k, masked=masked)
   stop_fn = None
   if masked:
-    stop_fn = jax.jit(jax.vmap(stop_when) if seeds else stop_when)
+    if not isinstance(source, DeviceBatches):
+      raise JaxnetsError("stopping rules need device-resident data (DeviceBatches)")
+    stop_fn = _stop_program(stop_when, seeds)
   active = jnp.ones(jax.tree.leaves(rng)[0].shape[:1] if seeds else (), bool)
 
   pending: list[tuple[int, Any]] = []  # (step, device metrics) not yet fetched
@@ -356,7 +383,7 @@ def run(step_fn: StepFn, state: PyTree, source: Source, *, num_steps: int, rng: 
           if workdir.writer is not None:
             workdir.writer.write(step, "train", summary)
       if masked and (step % check_every == 0 or done):
-        active = jnp.logical_and(active, ~stop_fn(state))
+        active = jnp.logical_and(active, ~stop_fn(state, source.arrays))
         if not bool(jnp.any(active)):
           break
       if workdir is not None:

@@ -12,6 +12,7 @@ budget or a stopping rule.
 
 from __future__ import annotations
 
+import functools
 from typing import Any, Callable, Mapping, Sequence
 
 import jax
@@ -26,6 +27,7 @@ from jaxnets.train.steps import LossFn, Schedule, make_objective_step, make_trai
 from jaxnets.typing import PyTree
 
 
+@functools.lru_cache(maxsize=256)
 def _with_aux(objective: Callable) -> Callable:
   def wrapped(params, batch, rng):
     out = objective(params, batch, rng)
@@ -40,9 +42,10 @@ def _keys(key: jax.Array, seeds: int | None) -> jax.Array:
 def minimize(objective: Callable[[PyTree, Mapping[str, jax.Array], jax.Array], Any],
              params: PyTree, tx: optax.GradientTransformation,
              data: Mapping[str, Any] | None = None, *, num_steps: int,
-             batch_size: int | None = None, data_seed: int | Sequence[int] = 0,
+             batch_size: int | None = None, data_seed: int | Sequence[int] | None = 0,
              rng: jax.Array | None = None, seeds: bool = False,
-             stop_when: Callable[[TrainState], jax.Array] | None = None, check_every: int = 0,
+             stop_when: Callable[[TrainState, Mapping], jax.Array] | None = None,
+             check_every: int = 0,
              steps_per_call: int = 1, log_every: int = 0,
              learning_rate: Schedule | None = None) -> engine.RunResult:
   """Minimises ``objective`` over ``params`` with ``tx`` for ``num_steps`` (or until a stop).
@@ -51,11 +54,12 @@ def minimize(objective: Callable[[PyTree, Mapping[str, jax.Array], jax.Array], A
     objective: ``(params, batch, rng) -> loss`` or ``-> (loss, {name: metric})``; ``batch`` is
       ``data`` (full batch) or a minibatch of it, ``rng`` the step's key.
     params: the initial parameters; with ``seeds``, a leading axis of S runs.
-    tx: the optimiser.
+    tx: the optimiser. Runs repeated with the same ``objective`` and ``tx`` objects on
+      same-shaped data compile once; a fresh ``tx`` per call recompiles (the state holds it).
     data: ``{name: (n, ...)}`` arrays, or ``None`` if the objective closes over its data.
     num_steps: the step budget.
     batch_size: ``None`` for full batch, else minibatches of each epoch's permutation.
-    data_seed: the permutation seed (one per run with ``seeds``).
+    data_seed: the permutation seed (one per run with ``seeds``); ``None``: index order.
     rng: the training stream's key (``(S,)`` keys with ``seeds``); default ``key(0)``.
     seeds: whether ``params`` (and ``rng``, ``data_seed``) carry a leading seed axis.
     stop_when, check_every, steps_per_call, log_every: see ``engine.run``.
@@ -70,7 +74,7 @@ def minimize(objective: Callable[[PyTree, Mapping[str, jax.Array], jax.Array], A
   if rng is None:
     n_runs = jax.tree.leaves(params)[0].shape[0] if seeds else None
     rng = _keys(jax.random.key(0), n_runs)
-  if seeds and not isinstance(data_seed, (list, tuple, range)) and batch_size is not None:
+  if seeds and isinstance(data_seed, int) and batch_size is not None:
     data_seed = list(range(int(jax.tree.leaves(params)[0].shape[0])))
   source = engine.DeviceBatches(dict(data or {}), batch_size, num_steps=num_steps,
                                 seeds=data_seed)
@@ -83,7 +87,7 @@ def minimize_model(model, tx: optax.GradientTransformation, data: Mapping[str, A
                    key: jax.Array, num_steps: int, batch_size: int | None = None,
                    loss_fn: LossFn = cross_entropy, seeds: int | None = None,
                    data_seed: int | Sequence[int] | None = None,
-                   stop_when: Callable[[TrainState], jax.Array] | None = None,
+                   stop_when: Callable[[TrainState, Mapping], jax.Array] | None = None,
                    check_every: int = 0, steps_per_call: int = 1, log_every: int = 0,
                    learning_rate: Schedule | None = None) -> engine.RunResult:
   """Trains the Flax ``model`` on ``data = {"image", "label"}`` with ``loss_fn``.

@@ -15,6 +15,7 @@ file and have the same signature.
 
 from __future__ import annotations
 
+import functools
 from typing import Callable
 
 import jax
@@ -51,6 +52,7 @@ def apply_gradients(state: TrainState, grads: PyTree,
   return new_state, metrics
 
 
+@functools.lru_cache(maxsize=256)  # the same step object lets the engine reuse its compilation
 def make_train_step(loss_fn: LossFn, augment: Augment | None = None,
                     learning_rate: Schedule | None = None) -> TrainStep:
   """Returns ``train_step(state, batch, rng) -> (state, metrics)`` for a Flax model.
@@ -87,6 +89,7 @@ def make_train_step(loss_fn: LossFn, augment: Augment | None = None,
   return train_step
 
 
+@functools.lru_cache(maxsize=256)
 def make_objective_step(objective: Objective,
                         learning_rate: Schedule | None = None) -> TrainStep:
   """Returns a step minimising ``objective(params, batch, rng) -> (loss, aux_metrics)``.

@@ -19,8 +19,10 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
+import optax
 
 from jaxnets.errors import JaxnetsError
+from jaxnets.train.minimize import minimize
 
 
 @dataclasses.dataclass(frozen=True)
@@ -46,33 +48,70 @@ class PerceptronResult:
     return {"dense": {"kernel": w, "bias": jnp.reshape(self.b, (w.shape[1],))}}
 
 
-@functools.partial(jax.jit, static_argnames=("max_epochs", "use_bias"))
-def _rosenblatt(x: jax.Array, y: jax.Array, order_key: jax.Array | None, max_epochs: int,
-                use_bias: bool):
-  n, d = x.shape
+# One optimiser object: the train state carries it as static data, so a fresh one per call
+# would recompile the step every time.
+_UNIT_STEP = optax.sgd(1.0)
+
+
+@functools.lru_cache(maxsize=2)  # one function object per flag: the engine compiles it once
+def _criterion(use_bias: bool):
+  """Rosenblatt's rule as a step of the engine: SGD with step 1 on the perceptron criterion.
+
+  For one example, ``-sum_c y_c (<w_c, x> + b_c) [y_c (<w_c, x> + b_c) <= 0]`` with the
+  mistake indicator held fixed has gradient ``-y_c x`` (and ``-y_c``) on a mistake and 0
+  otherwise, so ``w <- w - 1 * grad`` is exactly ``w <- w + y x`` on mistakes. The K columns
+  are K independent perceptrons (one-vs-rest) that see the examples in the same order.
+  """
   bias_step = 1.0 if use_bias else 0.0
 
-  def visit(carry, i):
-    w, b, updates = carry
-    mistake = y[i] * (x[i] @ w + b) <= 0
-    step = jnp.where(mistake, y[i], 0.0)
-    return (w + step * x[i], b + step * bias_step, updates + mistake), mistake
+  def objective(params, batch, rng):
+    del rng
+    x, y = batch["x"], batch["y"]  # (1, d), (1, K)
+    fields = x @ params["w"] + bias_step * params["b"]
+    mistake = jax.lax.stop_gradient((y * fields <= 0).astype(fields.dtype))
+    return -jnp.sum(mistake * y * fields), {"mistakes": mistake[0]}
 
-  def one_pass(state):
-    w, b, updates, epochs, _ = state
-    order = (jnp.arange(n) if order_key is None
-             else jax.random.permutation(jax.random.fold_in(order_key, epochs), n))
-    (w, b, updates), mistakes = jax.lax.scan(visit, (w, b, updates), order)
-    return w, b, updates, epochs + 1, mistakes.sum()
+  return objective
 
-  def not_done(state):
-    *_, epochs, last_mistakes = state
-    return (epochs < max_epochs) & (last_mistakes > 0)
 
-  init = (jnp.zeros(d, x.dtype), jnp.zeros((), x.dtype), jnp.zeros((), jnp.int32),
-          jnp.zeros((), jnp.int32), jnp.ones((), jnp.int32))
-  w, b, updates, epochs, last = jax.lax.while_loop(not_done, one_pass, init)
-  return w, b, updates, epochs, last == 0
+@functools.lru_cache(maxsize=2)
+def _separated(use_bias: bool):
+  """``(state, data) -> bool``: every example right for every class, so the next pass is
+  mistake-free (the rule's stopping condition, checked once per epoch)."""
+  bias_step = 1.0 if use_bias else 0.0
+
+  def separated(state, data):
+    fields = data["x"] @ state.params["w"] + bias_step * state.params["b"]
+    return jnp.all(data["y"] * fields > 0)
+
+  return separated
+
+
+def _rosenblatt(x: jax.Array, ys: jax.Array, order_seed: int | None, max_epochs: int,
+                use_bias: bool) -> PerceptronResult:
+  """K perceptrons on ``x (n, d)`` with labels ``ys (n, K)`` in {-1, +1}, from w = 0."""
+  n, d = x.shape
+  k = ys.shape[1]
+  params = {"w": jnp.zeros((d, k), jnp.float32), "b": jnp.zeros((k,), jnp.float32)}
+  bias_step = 1.0 if use_bias else 0.0
+  result = minimize(_criterion(use_bias), params, _UNIT_STEP,
+                    {"x": jnp.asarray(x), "y": jnp.asarray(ys)}, num_steps=max_epochs * n,
+                    batch_size=1, data_seed=order_seed, stop_when=_separated(use_bias),
+                    check_every=n, steps_per_call=n, log_every=n)
+  per_epoch = np.rint(np.stack([h["mistakes"] for h in result.history]) * n)  # (E, K)
+  updates = per_epoch.sum(axis=0).astype(np.int32)
+  epochs, converged = [], []
+  for c in range(k):
+    clean = np.flatnonzero(per_epoch[:, c] == 0)
+    if clean.size:  # a mistake-free pass happened during the run
+      epochs.append(int(clean[0]) + 1), converged.append(True)
+    elif bool(result.stopped):  # separated at the end: the next pass is the mistake-free one
+      epochs.append(len(per_epoch) + 1), converged.append(True)
+    else:
+      epochs.append(max_epochs), converged.append(False)
+  w, b = result.state.params["w"], result.state.params["b"] * bias_step
+  return PerceptronResult(w, b, jnp.asarray(updates), jnp.asarray(epochs),
+                          jnp.asarray(converged))
 
 
 def _check_inputs(x, y):
@@ -86,23 +125,26 @@ def _check_inputs(x, y):
 
 
 def rosenblatt(x: np.ndarray | jax.Array, y: np.ndarray | jax.Array, *, max_epochs: int = 100,
-               use_bias: bool = True, order_key: jax.Array | None = None) -> PerceptronResult:
+               use_bias: bool = True, order_seed: int | None = None) -> PerceptronResult:
   """Trains one perceptron on ``x (N, d)``, labels ``y (N,)`` in {-1, +1} by Rosenblatt's rule.
 
   Starts at w = 0, b = 0. Examples are visited in index order, or in a fresh random order each
-  epoch when ``order_key`` is given. Stops after a mistake-free pass or ``max_epochs`` passes.
+  epoch when ``order_seed`` is given. Stops after a mistake-free pass or ``max_epochs`` passes.
+  Trained by the engine (``jaxnets.train.minimize``), one example per step.
   """
   x = _check_inputs(x, y)
   y = jnp.asarray(y, jnp.float32)
   if not bool(jnp.all(jnp.abs(y) == 1)):
     raise JaxnetsError("perceptron labels must be -1 or +1; "
                        "for class labels use rosenblatt_one_vs_rest")
-  return PerceptronResult(*_rosenblatt(x, y, order_key, max_epochs, use_bias))
+  result = _rosenblatt(x, y[:, None], order_seed, max_epochs, use_bias)
+  return PerceptronResult(result.w[:, 0], result.b[0], result.updates[0], result.epochs[0],
+                          result.converged[0])
 
 
 def rosenblatt_one_vs_rest(x: np.ndarray | jax.Array, labels: np.ndarray | jax.Array,
                            num_classes: int, *, max_epochs: int = 100, use_bias: bool = True,
-                           order_key: jax.Array | None = None) -> PerceptronResult:
+                           order_seed: int | None = None) -> PerceptronResult:
   """K perceptrons, class c against the rest (``y = +1`` iff ``label == c``), run together.
 
   Returns ``w (d, K)``, ``b (K,)``, ``updates (K,)``...; predict with the argmax of the fields
@@ -110,10 +152,8 @@ def rosenblatt_one_vs_rest(x: np.ndarray | jax.Array, labels: np.ndarray | jax.A
   """
   x = _check_inputs(x, labels)
   labels = jnp.asarray(labels, jnp.int32)
-  ys = jnp.where(labels[None, :] == jnp.arange(num_classes)[:, None], 1.0, -1.0)
-  run = jax.vmap(lambda y: _rosenblatt(x, y, order_key, max_epochs, use_bias))
-  w, b, updates, epochs, converged = run(ys)
-  return PerceptronResult(w.T, b, updates, epochs, converged)
+  ys = jnp.where(labels[:, None] == jnp.arange(num_classes)[None, :], 1.0, -1.0)
+  return _rosenblatt(x, ys, order_seed, max_epochs, use_bias)
 
 
 def novikoff_bound(x: np.ndarray, y: np.ndarray, u: np.ndarray, *,

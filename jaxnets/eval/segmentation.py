@@ -1,4 +1,4 @@
-"""Segmentation metrics from a summed confusion matrix, and per-pixel losses.
+"""Segmentation metrics from a summed confusion matrix.
 
 The evaluation step sums a confusion matrix ``C`` (``C[i, j]`` = pixels of true class i
 predicted as j, see :func:`jaxnets.train.metrics.confusion_matrix`) over the whole evaluation
@@ -12,16 +12,13 @@ mean of per-batch values). With ``TP_k = C[k, k]``, ``FP_k = sum_i C[i, k] - TP_
 * mean IoU / mean Dice average over the classes present in the truth *or* the prediction: a
   class absent from both has ``0 / 0`` and is left out, not counted as 0 or 1.
 
-The losses are elementwise (per pixel) or per example, like :mod:`jaxnets.train.losses`; the
-caller reduces.
+The training losses for segmentation (per-pixel cross-entropy, soft Dice) are in
+:mod:`jaxnets.train.losses`.
 """
 
 from __future__ import annotations
 
-import jax
-import jax.numpy as jnp
 import numpy as np
-import optax
 
 
 def _counts(confusion: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -78,37 +75,3 @@ def summarize_segmentation(confusion: np.ndarray) -> dict[str, float]:
              "mean_dice": mean_dice(confusion)}
   summary.update({f"iou_{k}": float(v) for k, v in enumerate(ious)})
   return summary
-
-
-def pixel_cross_entropy(logits: jax.Array, labels: jax.Array) -> jax.Array:
-  """Per-pixel softmax cross-entropy (Long et al. 2015, sec. 3): ``(N, H, W, K), (N, H, W)``
-  -> ``(N, H, W)``, computed in float32."""
-  return optax.softmax_cross_entropy_with_integer_labels(logits.astype(jnp.float32), labels)
-
-
-def dice_loss(logits: jax.Array, labels: jax.Array, smooth: float = 1.0) -> jax.Array:
-  """Soft Dice loss per example: ``1 - mean_k (2 sum p_k y_k + s) / (sum p_k + sum y_k + s)``.
-
-  ``p = softmax(logits)``, ``y = onehot(labels)``, sums over the pixels of one example
-  (Milletari et al. 2016, V-Net, eq. 1, with the squares dropped as in Sudre et al. 2017 and an
-  additive smoothing ``s`` so that a class absent from both prediction and truth scores 1).
-  Shapes: ``logits (N, ..., K)``, ``labels (N, ...)`` -> ``(N,)``.
-  """
-  num_classes = logits.shape[-1]
-  p = jax.nn.softmax(logits.astype(jnp.float32), axis=-1)
-  y = jax.nn.one_hot(labels, num_classes, dtype=jnp.float32)
-  axes = tuple(range(1, p.ndim - 1))  # the pixel axes
-  overlap = jnp.sum(p * y, axis=axes)
-  total = jnp.sum(p, axis=axes) + jnp.sum(y, axis=axes)
-  return 1.0 - jnp.mean((2.0 * overlap + smooth) / (total + smooth), axis=-1)
-
-
-def cross_entropy_dice(logits: jax.Array, labels: jax.Array) -> jax.Array:
-  """Per-example mean pixel cross-entropy plus soft Dice loss, ``(N,)``.
-
-  Cross-entropy gives well-scaled per-pixel gradients from the start; Dice directly rewards the
-  overlap of small classes that the pixel average under-weights (a common pairing, e.g. the
-  nnU-Net default, Isensee et al. 2021).
-  """
-  ce = pixel_cross_entropy(logits, labels)
-  return ce.reshape(ce.shape[0], -1).mean(axis=1) + dice_loss(logits, labels)
