@@ -133,7 +133,7 @@ def _select(kernel: str, grid: list[dict], x: np.ndarray, y: np.ndarray,
   best, best_acc = None, -1.0
   for params in grid:
     k = kernel_methods.get_kernel(kernel, **params)
-    alphas = kernel_methods.kernel_ridge_path(k(fit, fit), targets, jnp.asarray(REGS))
+    alphas = least_squares.ridge_path(k(fit, fit), targets, jnp.asarray(REGS))
     predictions = np.asarray(jnp.einsum("vn,rnc->rvc", k(val, fit), alphas).argmax(-1))
     for reg, pred in zip(REGS, predictions):
       acc = float(np.mean(pred == y[perm[cut:]]))

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from jaxnets.models import kernel_methods as km
+from theory import least_squares as ls
 from jaxnets.errors import JaxnetsError
 from jaxnets.models import get_model
 from jaxnets.models import kernel_classifier as kc
@@ -60,19 +61,19 @@ def test_ridge_path_by_one_eigendecomposition_matches_each_solve():
   gram = km.rbf_kernel(x, x, gamma=1.0)
   y = jax.nn.one_hot(jnp.arange(25) % 3, 3)
   regs = jnp.array([1e-3, 1e-1, 10.0])
-  path = km.kernel_ridge_path(gram, y, regs)
+  path = ls.ridge_path(gram, y, regs)
   for reg, alpha in zip(regs, path):
     # Both solve (K + reg I) alpha = Y; compare residuals (alpha itself is ill-conditioned
     # in float32 at reg 1e-3) and, where well conditioned, alpha.
     np.testing.assert_allclose((gram + reg * jnp.eye(25)) @ alpha, y, atol=2e-3)
     if reg >= 0.1:
-      np.testing.assert_allclose(alpha, km.kernel_ridge_fit(gram, y, reg), rtol=1e-4, atol=1e-4)
+      np.testing.assert_allclose(alpha, ls.ridge_solve(gram, y, reg), rtol=1e-4, atol=1e-4)
 
 
 def test_linear_kernel_ridge_equals_primal_ridge():
   x = _points(n=20, d=4, seed=2)
   y = jax.nn.one_hot(jnp.arange(20) % 2, 2)
-  alpha = km.kernel_ridge_fit(x @ x.T, y, 0.5)
+  alpha = ls.ridge_solve(x @ x.T, y, 0.5)
   w = jnp.linalg.solve(x.T @ x + 0.5 * jnp.eye(4), x.T @ y)  # (X^T X + l I)^-1 X^T Y
   np.testing.assert_allclose(x @ x.T @ alpha, x @ w, atol=1e-4)
 

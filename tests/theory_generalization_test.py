@@ -11,6 +11,7 @@ import pytest
 from jaxnets import JaxnetsError
 from jaxnets.models import get_model
 from theory import double_descent as dd
+from theory import least_squares as ls
 from theory import generalization as gen
 from theory import margins as mg
 from theory import pac_bayes as pb
@@ -220,11 +221,11 @@ def test_min_norm_least_squares_is_the_min_norm_interpolator():
   rng = np.random.default_rng(0)
   phi = rng.standard_normal((5, 12))
   y = rng.standard_normal(5)
-  beta = dd.min_norm_least_squares(phi, y)
+  beta = ls.least_squares(phi, y)
   np.testing.assert_allclose(phi @ beta, y, atol=1e-10)
   np.testing.assert_allclose(beta, np.linalg.pinv(phi) @ y, atol=1e-10)
   tall = rng.standard_normal((12, 5))
-  np.testing.assert_allclose(dd.min_norm_least_squares(tall, phi.T @ y),
+  np.testing.assert_allclose(ls.least_squares(tall, phi.T @ y),
                              np.linalg.lstsq(tall, phi.T @ y, rcond=None)[0])
   # Underparameterized, noiseless: recovers beta exactly (risk 0 = HMRT with sigma = 0).
   assert dd.measured_min_norm_risk(50, 10, rng, noise_var=0.0) == pytest.approx(0.0, abs=1e-20)

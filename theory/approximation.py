@@ -29,6 +29,8 @@ import optax
 
 from jaxnets.errors import JaxnetsError
 from jaxnets.typing import PyTree
+from theory import random_features as rf
+from theory.least_squares import least_squares
 from theory.targets import CosineSum
 
 ApplyFn = Callable[[PyTree, jax.Array], jax.Array]
@@ -242,10 +244,7 @@ def random_neurons(key: jax.Array, d: int, m: int, bias_std: float = 0.0
 
   Returns ``{"w": (d, m), "b": (m,)}``.
   """
-  kw, kb = jax.random.split(key)
-  w = jax.random.normal(kw, (d, m))
-  w = w / jnp.linalg.norm(w, axis=0, keepdims=True)
-  return dict(w=w, b=bias_std * jax.random.normal(kb, (m,)))
+  return rf.sphere_weights(key, d, m, bias_std)
 
 
 def spread_neurons(key: jax.Array, d: int, m: int, steepness: float = 1.0
@@ -275,8 +274,9 @@ def fit_readout(neurons: dict[str, jax.Array], x: jax.Array, y: jax.Array,
                 ridge: float = 1e-10) -> dict[str, jax.Array]:
   """Least-squares read-out ``a`` of ``a_0 + sum_j a_j act(w_j . x + b_j)`` for fixed neurons.
 
-  Solves ``(Phi^T Phi + ridge tr(Phi^T Phi) / m I) a = Phi^T y`` in float64 (NumPy): smooth
-  features are nearly collinear and float32 normal equations would lose the fit. The neurons
+  Solves ``min |Phi a - y|^2 + r |a|^2`` with ``r = ridge tr(Phi^T Phi) / m`` in float64
+  (``theory.least_squares``): smooth features are nearly collinear and float32 would lose the
+  fit. The neurons
   never move -- the random-feature model of Rahimi & Recht 2008 and of Yehudai & Shamir 2019's
   lower bound when they are random.
 
@@ -284,9 +284,8 @@ def fit_readout(neurons: dict[str, jax.Array], x: jax.Array, y: jax.Array,
     ``{"w": (d, m), "b": (m,), "a": (m + 1,)}`` for ``random_features_apply``.
   """
   phi = np.asarray(_features(neurons, jnp.asarray(x), act), np.float64)
-  gram = phi.T @ phi
-  reg = ridge * np.trace(gram) / gram.shape[0]
-  a = np.linalg.solve(gram + reg * np.eye(gram.shape[0]), phi.T @ np.asarray(y, np.float64))
+  reg = ridge * float(np.sum(phi * phi)) / phi.shape[1]  # tr(Phi^T Phi) / m
+  a = least_squares(phi, np.asarray(y, np.float64), reg)
   return dict(neurons, a=jnp.asarray(a, jnp.float32))
 
 
@@ -298,7 +297,7 @@ def fit_random_features(key: jax.Array, x: jax.Array, y: jax.Array, m: int,
 
 
 def _features(params, x, act):
-  phi = act(x @ params["w"] + params["b"])
+  phi = rf.random_features(x, params, act)
   return jnp.concatenate([jnp.ones((x.shape[0], 1), phi.dtype), phi], axis=1)
 
 

@@ -7,8 +7,9 @@ modern machine-learning practice and the classical bias-variance trade-off", PNA
 isotropic Gaussian features the curve is known exactly (Hastie, Montanari, Rosset & Tibshirani
 2019/2022, "Surprises in high-dimensional ridgeless least squares interpolation"; HMRT).
 
-Linear algebra runs in float64 NumPy: near the interpolation threshold the design is so badly
-conditioned that float32 would measure rounding, not the estimator.
+Linear algebra runs in float64 (``theory.least_squares``, the project's one solver, with float64
+inputs): near the interpolation threshold the design is so badly conditioned that float32
+would measure rounding, not the estimator.
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from __future__ import annotations
 import numpy as np
 
 from jaxnets.errors import JaxnetsError
+from theory import random_features as rf
+from theory.least_squares import least_squares
 
 
 def min_norm_risk_isotropic(gamma: np.ndarray | float, snr_signal: float = 1.0,
@@ -45,25 +48,6 @@ def min_norm_risk_isotropic(gamma: np.ndarray | float, snr_signal: float = 1.0,
   return np.where(gamma < 1, under, np.where(gamma > 1, over, np.inf))
 
 
-def min_norm_least_squares(features: np.ndarray, targets: np.ndarray) -> np.ndarray:
-  r"""The minimum-norm least-squares coefficients ``beta_hat = Phi^+ y``.
-
-  ``features``: ``(n, p)``; ``targets``: ``(n,)`` or ``(n, k)``. For ``p <= n`` this is ordinary
-  least squares; for ``p > n`` (full row rank) it is the interpolator
-  ``Phi^T (Phi Phi^T)^{-1} y``, the limit of ridge regression as the penalty goes to 0 and the
-  point gradient descent from zero converges to. Returns ``(p,)`` or ``(p, k)``.
-  """
-  phi = np.asarray(features, dtype=np.float64)
-  y = np.asarray(targets, dtype=np.float64)
-  n, p = phi.shape
-  if y.shape[0] != n:
-    raise JaxnetsError(f"features have {n} rows but targets {y.shape[0]}")
-  if p <= n:
-    return np.linalg.lstsq(phi, y, rcond=None)[0]
-  # The n x n Gram system is cheaper than an SVD of the wide matrix when p >> n.
-  return phi.T @ np.linalg.lstsq(phi @ phi.T, y, rcond=None)[0]
-
-
 def measured_min_norm_risk(n: int, p: int, rng: np.random.Generator, snr_signal: float = 1.0,
                            noise_var: float = 1.0) -> float:
   """One draw of ``||beta_hat - beta||^2`` for the HMRT model with ``n`` samples, ``p`` features
@@ -72,7 +56,7 @@ def measured_min_norm_risk(n: int, p: int, rng: np.random.Generator, snr_signal:
   beta *= np.sqrt(snr_signal) / np.linalg.norm(beta)
   x = rng.standard_normal((n, p))
   y = x @ beta + np.sqrt(noise_var) * rng.standard_normal(n)
-  return float(np.sum((min_norm_least_squares(x, y) - beta) ** 2))
+  return float(np.sum((least_squares(x, y) - beta) ** 2))
 
 
 def random_relu_features(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
@@ -83,7 +67,8 @@ def random_relu_features(x: np.ndarray, weights: np.ndarray) -> np.ndarray:
   """
   x = np.asarray(x, dtype=np.float64).reshape(np.asarray(x).shape[0], -1)
   w = np.asarray(weights, dtype=np.float64)
-  return np.maximum(x @ w / np.sqrt(x.shape[1]), 0.0) / np.sqrt(w.shape[1])
+  scaled = {"w": w / np.sqrt(x.shape[1]), "b": np.zeros(w.shape[1])}
+  return rf.random_features(x, scaled, lambda z: np.maximum(z, 0.0), 1 / np.sqrt(w.shape[1]))
 
 
 def random_features_fit(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray,
@@ -91,5 +76,5 @@ def random_features_fit(x_train: np.ndarray, y_train: np.ndarray, x_test: np.nda
   """Min-norm least squares on ``num_features`` random ReLU features; returns test predictions
   (same trailing shape as ``y_train``)."""
   w = rng.standard_normal((np.asarray(x_train).reshape(len(x_train), -1).shape[1], num_features))
-  beta = min_norm_least_squares(random_relu_features(x_train, w), y_train)
+  beta = np.asarray(least_squares(random_relu_features(x_train, w), y_train))
   return random_relu_features(x_test, w) @ beta

@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxnets.errors import JaxnetsError
+from theory.least_squares import psd_eigen, pseudo_inverse_values, ridge_solve
 
 
 class Gaussian(NamedTuple):
@@ -36,28 +37,10 @@ class Gaussian(NamedTuple):
   covariance: jax.Array | None
 
 
-class _Eigen(NamedTuple):
-  values: jax.Array  # (N,), clipped at 0
-  vectors: jax.Array  # (N, N), columns are eigenvectors
-  null: jax.Array  # (N,) bool, eigenvalues treated as zero
-
-
-def _eigh(k_train_train: jax.Array, diag_reg: float) -> _Eigen:
-  k = jnp.asarray(k_train_train)
-  if k.ndim != 2 or k.shape[0] != k.shape[1]:
-    raise JaxnetsError(f"k_train_train must be a square (N, N) matrix, got shape {k.shape}; "
-                       "pass a traced kernel (trace_axes=(-1,))")
-  k = (k + k.T) / 2 + diag_reg * jnp.eye(k.shape[0], dtype=k.dtype)
-  values, vectors = jnp.linalg.eigh(k)
-  # Eigenvalues below the round-off floor of the largest one carry no signal: treat as zero.
-  floor = values[-1] * k.shape[0] * jnp.finfo(k.dtype).eps
-  null = values <= floor
-  return _Eigen(jnp.where(null, 0.0, values), vectors, null)
-
-
-def _inverse_values(eig: _Eigen) -> jax.Array:
-  """``1 / lam`` on the range of the kernel, 0 on its null space (the pseudo-inverse)."""
-  return jnp.where(eig.null, 0.0, 1.0 / jnp.where(eig.null, 1.0, eig.values))
+# The eigen-decomposition with its numerical null space is the one solver's
+# (theory.least_squares): kernel ridge here is that solver; the dynamics reuse its eigenbasis.
+_eigh = psd_eigen
+_inverse_values = pseudo_inverse_values
 
 
 def _check_targets(k_train_train: jax.Array, y_train: jax.Array) -> jax.Array:
@@ -208,14 +191,14 @@ def kernel_ridge(k_train_train: jax.Array, y_train: jax.Array,
   r"""Kernel ridge regression: ``predict(k_test_train) = K(x*, X) (K + diag_reg I)^{-1} Y``.
 
   With ``diag_reg = 0`` the inverse is the pseudo-inverse (minimum-norm interpolant), which is
-  also the ``t -> inf`` limit of :func:`gradient_descent_mse` from ``f_0 = 0``.
+  also the ``t -> inf`` limit of :func:`gradient_descent_mse` from ``f_0 = 0``. The solve is
+  ``theory.least_squares.ridge_solve``.
 
   Returns:
     ``predict(k_test_train (N*, N)) -> (N*, K)``.
   """
-  y = _check_targets(k_train_train, y_train)
-  eig = _eigh(k_train_train, diag_reg)
-  alpha = eig.vectors @ (_inverse_values(eig)[:, None] * (eig.vectors.T @ y))
+  y = _check_targets(jnp.asarray(k_train_train), y_train)
+  alpha = ridge_solve(k_train_train, y, diag_reg)
   return lambda k_test_train: jnp.asarray(k_test_train) @ alpha
 
 

@@ -15,7 +15,8 @@ approximates a kernel machine with kernel k at cost O(D) per example instead of 
 Only the linear layer is a parameter. The random matrix is a deterministic function of
 ``feature_seed``, drawn inside ``__call__``: it is fixed through training, invisible to the
 optimiser (so weight decay cannot shrink it) and needs no extra variable collection. The exact
-kernel machines on a Gram matrix are in :mod:`jaxnets.models.kernel_methods`.
+kernel machines on a Gram matrix are in :mod:`jaxnets.models.kernel_methods`; the feature map
+is :mod:`theory.random_features`'s.
 """
 
 from __future__ import annotations
@@ -26,20 +27,20 @@ import flax.linen as nn
 import jax
 import jax.numpy as jnp
 
+from theory import random_features as rf
+
 
 def random_fourier_features(x: jax.Array, key: jax.Array, num_features: int,
                             gamma: float) -> jax.Array:
   """``Phi(x) = sqrt(2/D) cos(x Omega + beta)``: ``(N, d) -> (N, D)``; E Phi Phi^T = RBF."""
-  omega = jax.random.normal(key, (x.shape[-1], num_features), x.dtype) * math.sqrt(2 * gamma)
-  beta = jax.random.uniform(jax.random.fold_in(key, 1), (num_features,), x.dtype,
-                            0.0, 2 * math.pi)
-  return math.sqrt(2.0 / num_features) * jnp.cos(x @ omega + beta)
+  weights = rf.fourier_weights(key, x.shape[-1], num_features, gamma, x.dtype)
+  return rf.random_features(x, weights, jnp.cos, math.sqrt(2.0 / num_features))
 
 
 def relu_random_features(x: jax.Array, key: jax.Array, num_features: int) -> jax.Array:
   """``Phi(x) = sqrt(2/D) relu(x Omega)``: ``(N, d) -> (N, D)``; E Phi Phi^T = arc-cosine k_1."""
-  omega = jax.random.normal(key, (x.shape[-1], num_features), x.dtype)
-  return math.sqrt(2.0 / num_features) * jax.nn.relu(x @ omega)
+  weights = rf.gaussian_weights(key, x.shape[-1], num_features, dtype=x.dtype)
+  return rf.random_features(x, weights, jax.nn.relu, math.sqrt(2.0 / num_features))
 
 
 class RandomFourierClassifier(nn.Module):

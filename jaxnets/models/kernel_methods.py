@@ -6,7 +6,8 @@ targets Y (the representer theorem; Schoelkopf & Smola 2002, sec. 4.2) solves
 
     alpha = (K + lambda I)^{-1} Y,      f(x) = k(x, X) alpha,
 
-with ``K_ij = k(x_i, x_j)``. Random-feature models (:mod:`jaxnets.models.kernel_classifier`)
+with ``K_ij = k(x_i, x_j)``, solved by the project's one solver, ``theory.least_squares``
+(``ridge_path`` there gives alpha for a whole path of lambda). Random-feature models (:mod:`jaxnets.models.kernel_classifier`)
 approximate these machines; these are the exact ones they converge to.
 """
 
@@ -18,9 +19,9 @@ from typing import Callable
 
 import jax
 import jax.numpy as jnp
-import jax.scipy.linalg
 
 from jaxnets.errors import JaxnetsError, unknown_name
+from theory.least_squares import ridge_solve
 
 Kernel = Callable[[jax.Array, jax.Array], jax.Array]
 
@@ -83,26 +84,6 @@ def get_kernel(name: str, **params) -> Kernel:
   return lambda x1, x2: fn(x1, x2, **params)
 
 
-@jax.jit
-def kernel_ridge_fit(gram: jax.Array, targets: jax.Array, reg: float) -> jax.Array:
-  """``alpha = (K + reg I)^{-1} Y`` by Cholesky: ``(n, n), (n, c) -> (n, c)``."""
-  n = gram.shape[0]
-  factor = jax.scipy.linalg.cho_factor(gram + reg * jnp.eye(n, dtype=gram.dtype))
-  return jax.scipy.linalg.cho_solve(factor, targets)
-
-
-@jax.jit
-def kernel_ridge_path(gram: jax.Array, targets: jax.Array, regs: jax.Array) -> jax.Array:
-  """``alpha(reg) = (K + reg I)^{-1} Y`` for every reg at the cost of one eigendecomposition.
-
-  With ``K = V diag(l) V^T``, ``alpha(reg) = V diag(1 / (l + reg)) V^T Y``. Shapes:
-  ``(n, n), (n, c), (R,) -> (R, n, c)``. For choosing reg on held-out data.
-  """
-  eigvals, eigvecs = jnp.linalg.eigh(gram)
-  projected = eigvecs.T @ targets
-  return jax.vmap(lambda reg: eigvecs @ (projected / (eigvals + reg)[:, None]))(regs)
-
-
 class KernelRidgeClassifier:
   """Kernel ridge regression on one-hot labels; predicts the argmax of ``k(x, X) alpha``.
 
@@ -126,7 +107,7 @@ class KernelRidgeClassifier:
       raise JaxnetsError(f"{len(x)} inputs but {len(labels)} labels")
     targets = jax.nn.one_hot(jnp.asarray(labels), num_classes)
     self.x_train = x
-    self.alpha = kernel_ridge_fit(self.kernel(x, x), targets, self.reg)
+    self.alpha = ridge_solve(self.kernel(x, x), targets, self.reg)
     return self
 
   def decision_function(self, x: jax.Array) -> jax.Array:
