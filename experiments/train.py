@@ -7,15 +7,16 @@ r"""Trains a model by config; rerunning the same command on the same workdir res
 Multi-host: start one process per host with ``--distributed`` (TPU pods and SLURM/Open MPI
 clusters are detected automatically), or give ``--coordinator_address``, ``--num_processes``
 and ``--process_id`` explicitly.
+
+Bad input exits with one ``error: ...`` line and status 2 (``jaxnets.cli``).
 """
 
 from __future__ import annotations
 
 import json
 import pathlib
-import sys
 
-from absl import app, flags, logging
+from absl import flags, logging
 from ml_collections import config_flags
 
 _CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/default.py",
@@ -30,55 +31,31 @@ _PROCESS_ID = flags.DEFINE_integer("process_id", None, "This process's index.")
 
 
 def results_table(results: dict) -> str:
-  """A short markdown table of a run's results."""
-  rows = [("eval accuracy", f"{results['eval_accuracy']:.4f}"),
-          ("eval loss", f"{results['eval_loss']:.4f}"),
-          ("train accuracy (last log window)", f"{results['train_accuracy']:.4f}"),
-          ("steps", str(results["step"])),
-          ("examples/s", f"{results['examples_per_s']:,.0f}"),
-          ("train seconds (this run)", f"{results['seconds']:.1f}"),
-          ("devices x processes", f"{results['devices']} x {results['processes']}")]
+  """A short markdown table of a run's results: every eval metric, the train loss, speed."""
+  rows = [(f"eval {k[5:].replace('_', ' ')}", f"{v:.4f}") for k, v in results.items()
+          if k.startswith("eval_")]
+  rows += [(f"train {k} (last log window)", f"{results['train_' + k]:.4f}")
+           for k in ("loss", "accuracy") if f"train_{k}" in results]
+  rows += [("steps", str(results["step"])),
+           ("examples/s", f"{results['examples_per_s']:,.0f}"),
+           ("train seconds (this run)", f"{results['seconds']:.1f}"),
+           ("devices x processes", f"{results['devices']} x {results['processes']}")]
   return "\n".join(["| metric | value |", "|---|---|"] + [f"| {k} | {v} |" for k, v in rows])
 
 
-def parse_flags(argv: list[str]) -> list[str]:
-  """Parses flags; a bad flag or config override exits with one line instead of a traceback."""
-  try:
-    return flags.FLAGS(argv)
-  except flags.Error as e:
-    sys.exit(f"error: {e}")
-  except (AttributeError, KeyError) as e:
-    # ml_collections raises these for an override of a field the config does not have.
-    sys.exit(f"error: the config has no field {str(e).strip(chr(34))}; check the spelling of "
-             f"the --config.<field> override against the config file's get_config()")
-  except (TypeError, ValueError) as e:
-    sys.exit(f"error: bad --config override: {e}")
-
-
 def main(argv: list[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   import jax
 
+  from jaxnets import cli
+
+  config = cli.load_config(_CONFIG)
   if _DISTRIBUTED.value or _COORDINATOR.value:
     jax.distributed.initialize(coordinator_address=_COORDINATOR.value,
                                num_processes=_NUM_PROCESSES.value, process_id=_PROCESS_ID.value)
-  from jaxnets.errors import JaxnetsError
-  from jaxnets.train import TrainingDiverged, train_and_evaluate
+  from jaxnets.train import train_and_evaluate
 
-  logging.set_verbosity(logging.WARNING)
-  try:
-    config = _CONFIG.value
-    config.get("seed")  # a config file that failed to load raises its error on first access
-  except OSError as e:
-    reason = str(e).strip().splitlines()[-1].strip()
-    sys.exit(f"error: cannot load the --config file: {reason}")
-  try:
-    train_and_evaluate(config, _WORKDIR.value)
-  except JaxnetsError as e:
-    sys.exit(f"error: {e}")
-  except TrainingDiverged as e:
-    sys.exit(f"error: {e}")
+  logging.set_verbosity(logging.ERROR)  # orbax's notes on every save/restore are noise here
+  train_and_evaluate(config, _WORKDIR.value)
   if jax.process_index() == 0:
     workdir = pathlib.Path(_WORKDIR.value)
     print(results_table(json.loads((workdir / "results.json").read_text())))
@@ -86,4 +63,6 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main, flags_parser=parse_flags)
+  from jaxnets import cli
+
+  cli.run(main)

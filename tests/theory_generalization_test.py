@@ -279,5 +279,5 @@ def test_fit_gaussian_posterior_lowers_the_relaxed_bound():
   post = pb.fit_gaussian_posterior(model.apply, init, init, jnp.asarray(x), jnp.asarray(y),
                                    jax.random.key(1), num_steps=300, learning_rate=1e-2,
                                    init_log_std=-3.0)
-  hist = post["history"]
-  assert hist[-50:].mean() < 0.8 * hist[:50].mean()
+  hist = post["history"]  # the objective's mean over each window of 50 steps
+  assert len(hist) == 6 and hist[-1] < 0.8 * hist[0]

@@ -106,7 +106,55 @@ def test_entry_point_prints_one_line_and_no_traceback(tmp_path, flag, expected):
   if "mnist" in flag and "mnist1d" not in flag:
     args.append(f"--config.dataset.data_dir={tmp_path / 'tfds'}")
   proc = run_module("experiments.train", *args, check=False)
-  assert proc.returncode != 0
+  _assert_one_error_line(proc, expected)
+
+
+def _assert_one_error_line(proc, expected: str) -> None:
+  """Exit status 2 (jaxnets.cli.USER_ERROR), no traceback, one ``error:`` line saying it."""
+  assert proc.returncode == 2, (proc.returncode, proc.stderr[-2000:])
   assert "Traceback" not in proc.stderr
-  lines = [l for l in proc.stderr.splitlines() if expected in l]
-  assert len(lines) == 1, proc.stderr[-2000:]
+  errors = [l for l in proc.stderr.splitlines() if l.startswith("error: ")]
+  assert len(errors) == 1 and expected in errors[0], proc.stderr[-2000:]
+
+
+def test_workdir_that_is_a_file_is_one_line(tmp_path):
+  workdir = tmp_path / "results.txt"
+  workdir.write_text("not a directory")
+  proc = run_module("experiments.train", "--config=experiments/configs/test.py",
+                    f"--workdir={workdir}", check=False)
+  _assert_one_error_line(proc, "is an existing file, not a directory")
+  assert workdir.read_text() == "not a directory"
+
+
+def test_config_file_with_a_syntax_error_is_one_line(tmp_path):
+  config = tmp_path / "broken.py"
+  config.write_text("def get_config(:\n  pass\n")
+  proc = run_module("experiments.train", f"--config={config}", f"--workdir={tmp_path / 'w'}",
+                    check=False)
+  _assert_one_error_line(proc, f"syntax error at {config}:1")
+
+
+def test_rerun_with_another_model_is_one_line_and_keeps_the_checkpoints(tmp_path):
+  common = ["--config=experiments/configs/test.py", f"--workdir={tmp_path}",
+            "--config.num_steps=10"]
+  run_module("experiments.train", *common)
+  before = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "checkpoints").iterdir()}
+  config_json = (tmp_path / "config.json").read_text()
+  proc = run_module("experiments.train", *common, "--config.model.kwargs.width=64",
+                    "--config.num_steps=20", check=False)
+  _assert_one_error_line(proc, "holds a checkpoint (step 10) of a different model")
+  assert "['params']['dense_0']" in proc.stderr and "is (32,) in the checkpoint but (64,)" \
+      in proc.stderr
+  after = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "checkpoints").iterdir()}
+  assert after == before and (tmp_path / "config.json").read_text() == config_json
+
+
+def test_divergence_before_the_first_checkpoint_says_nothing_was_saved(tmp_path):
+  config = test_config.get_config()
+  config.optimizer.name = "sgd"
+  config.optimizer.learning_rate = 1e30
+  config.checkpoint_every = 0
+  config.log_every = 1
+  with pytest.raises(TrainingDiverged) as e:
+    train_and_evaluate(config, tmp_path)
+  assert "no checkpoint had been written yet" in str(e.value) and "None" not in str(e.value)

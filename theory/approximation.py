@@ -2,7 +2,8 @@
 
 * ``approximation_errors``: L1, L2 and L-infinity errors on held-out points.
 * ``fit_regression`` / ``train_width_sweep``: full- or mini-batch training of ``(apply_fn, params)``
-  on a target, one ``lax.scan`` per network, ``vmap`` over seeds, one compilation per width.
+  on a target by the engine (``jaxnets.train.minimize``), seeds of one width trained together
+  (``vmap``), one compilation per width.
 * ``maurey_step_sample``: Barron's (1993, sec. 3-4) constructive m-term approximation of a
   Fourier sum by m step units sampled from its integral representation (Maurey's lemma).
 * ``fit_random_features`` / ``fit_readout``: m fixed neurons -- random, or spread over the cube
@@ -28,6 +29,7 @@ import numpy as np
 import optax
 
 from jaxnets.errors import JaxnetsError
+from jaxnets.train.minimize import minimize
 from jaxnets.typing import PyTree
 from theory import random_features as rf
 from theory.least_squares import least_squares
@@ -54,42 +56,43 @@ def approximation_errors(pred: jax.Array, true: jax.Array) -> dict[str, float]:
 
 def fit_regression(apply_fn: ApplyFn, params: PyTree, x: jax.Array, y: jax.Array,
                    optimizer: optax.GradientTransformation, steps: int,
-                   batch_size: int | None = None, key: jax.Array | None = None,
-                   power: float = 2.0) -> tuple[PyTree, jax.Array]:
+                   batch_size: int | None = None, data_seed: int = 0, power: float = 2.0,
+                   seeds: bool = False, steps_per_call: int = 1) -> tuple[PyTree, np.ndarray]:
   """Minimises ``mean |apply_fn(params, x)[:, 0] - y|^power`` (the squared error by default).
 
   A large ``power`` (8, say) approaches the sup-norm error that universal approximation is
   about, without its non-smoothness.
 
-  Full batch by default; with ``batch_size`` each step uses ``batch_size`` examples drawn
-  uniformly (with replacement) from ``x`` with key ``fold_in(key, step)`` -- with a large pool
-  this approximates training on the population loss, which is what an approximation (rather
-  than estimation) experiment wants. One ``lax.scan`` over ``steps``; pure, so it can be
-  ``jit``-ed and ``vmap``-ed over seeds.
+  Full batch by default; with ``batch_size`` each step takes the next ``batch_size`` examples
+  of an epoch's permutation of ``x`` (seeded by ``data_seed``) -- with a large pool this
+  approximates training on the population loss, which is what an approximation (rather than
+  estimation) experiment wants. Trained by the engine (``jaxnets.train.minimize``); with
+  ``seeds``, ``params`` carry a leading axis of runs trained together (``data_seed`` then a
+  list).
 
   Returns:
-    ``(params, losses (steps,))`` (losses on each step's batch).
+    ``(params, losses)``: the trained params and the loss of each logged window.
   """
-  n = x.shape[0]
-  if batch_size is not None and key is None:
-    raise JaxnetsError("fit_regression with batch_size needs a key for the minibatches")
+  result = _fit(apply_fn, params, x, y, optimizer, steps, batch_size, data_seed, power, seeds,
+                steps_per_call)
+  return result.state.params, np.stack([h["loss"] for h in result.history])
 
-  def loss_fn(p, xb, yb):
-    return jnp.mean(jnp.abs(apply_fn(p, xb).reshape(yb.shape) - yb) ** power)
 
-  def step(carry, i):
-    p, s = carry
-    if batch_size is None:
-      xb, yb = x, y
-    else:
-      idx = jax.random.randint(jax.random.fold_in(key, i), (batch_size,), 0, n)
-      xb, yb = x[idx], y[idx]
-    loss, g = jax.value_and_grad(loss_fn)(p, xb, yb)
-    updates, s = optimizer.update(g, s, p)
-    return (optax.apply_updates(p, updates), s), loss
+def _fit(apply_fn, params, x, y, optimizer, steps, batch_size, data_seed, power, seeds,
+         steps_per_call):
+  objective = _apply_objective(apply_fn, power)
+  return minimize(objective, params, optimizer, {"x": jnp.asarray(x), "y": jnp.asarray(y)},
+                  num_steps=steps, batch_size=batch_size, data_seed=data_seed, seeds=seeds,
+                  steps_per_call=steps_per_call, log_every=steps_per_call)
 
-  (params, _), losses = jax.lax.scan(step, (params, optimizer.init(params)), jnp.arange(steps))
-  return params, losses
+
+@functools.lru_cache(maxsize=64)  # one objective object per model: compiled once per shapes
+def _apply_objective(apply_fn: ApplyFn, power: float):
+  def objective(params, batch, rng):
+    del rng
+    pred = apply_fn(params, batch["x"]).reshape(batch["y"].shape)
+    return jnp.mean(jnp.abs(pred - batch["y"]) ** power)
+  return objective
 
 
 def default_optimizer(learning_rate: float, steps: int) -> optax.GradientTransformation:
@@ -105,7 +108,7 @@ def train_width_sweep(make_model: Callable[[int], Any], widths: list[int], x: np
                       power: float = 2.0) -> dict[str, np.ndarray]:
   """Trains ``make_model(width)`` (a flax module with one output) per width and seed.
 
-  Seeds of one width train together under ``vmap`` in one compiled ``lax.scan``. Any size can
+  Seeds of one width train together under ``vmap`` in the engine's compiled step. Any size can
   be swept, not only width: ``make_model=lambda L: MLP(1, width=16, depth=L)`` with
   ``widths=[1, 2, 4]`` sweeps depth.
 
@@ -119,7 +122,8 @@ def train_width_sweep(make_model: Callable[[int], Any], widths: list[int], x: np
     steps: full-batch optimiser steps.
     optimizer: ``steps -> optax`` transformation; default ``default_optimizer(learning_rate)``.
     learning_rate: of the default optimiser.
-    batch_size: minibatch size (default: full batch), see ``fit_regression``.
+    batch_size: minibatch size (default: full batch), see ``fit_regression``; each run's
+      epoch permutations are seeded from its key.
     power: the training loss is ``mean |error|^power``.
 
   Returns:
@@ -136,31 +140,39 @@ def train_width_sweep(make_model: Callable[[int], Any], widths: list[int], x: np
   xt = jnp.asarray(x_test, jnp.float32)
   out = {k: [] for k in ("l1", "l2", "linf", "sq_l2", "rel_sq_l2", "train_loss", "predictions")}
   params = []
+  fused = math.gcd(steps, 100)  # steps per dispatch: these MLPs are tiny, dispatch dominates
   for width in widths:
     model = make_model(width)
-    opt = make_opt(steps)
-
-    def one(k, model=model, opt=opt):
-      k_init, k_batch = jax.random.split(k)
-      params, losses = fit_regression(model.apply, model.init(k_init, x[:1]), x, y, opt, steps,
-                                      batch_size, k_batch, power)
-      del losses
-      train_mse = jnp.mean((model.apply(params, x).reshape(-1) - y) ** 2)
-      return model.apply(params, xt).reshape(-1), train_mse, params
-
-    keys = jax.vmap(lambda s: jax.random.fold_in(jax.random.fold_in(key, width), s))(
-        jnp.arange(seeds))
-    preds, last, trained_params = jax.jit(jax.vmap(one))(keys)
+    keys = [jax.random.fold_in(jax.random.fold_in(key, width), s) for s in range(seeds)]
+    init = engine_init(model, keys, x[:1])
+    data_seeds = [int(jax.random.randint(jax.random.fold_in(k, 1), (), 0, 2**31 - 1))
+                  for k in keys]
+    trained = _fit(model.apply, init, x, y, make_opt(steps), steps, batch_size, data_seeds,
+                   power, True, fused).state.params
+    preds, last = _evaluate_seeds(model.apply, trained, x, y, xt)
     errs = [approximation_errors(p, y_test) for p in np.asarray(preds)]
     for name in ("l1", "l2", "linf", "sq_l2", "rel_sq_l2"):
       out[name].append([e[name] for e in errs])
     out["train_loss"].append(np.asarray(last))
     out["predictions"].append(np.asarray(preds))
-    params.append(trained_params)
+    params.append(trained)
   result = {k: np.asarray(v, np.float64) for k, v in out.items()}
   result["widths"] = np.asarray(widths)
   result["params"] = params
   return result
+
+
+def engine_init(model, keys: list[jax.Array], x0: jax.Array) -> PyTree:
+  """The params of ``model`` from each key, stacked on a leading seed axis."""
+  return jax.jit(jax.vmap(lambda k: model.init(k, x0)))(jnp.stack(keys))
+
+
+@functools.partial(jax.jit, static_argnums=0)
+def _evaluate_seeds(apply_fn, params, x, y, xt):
+  """Test predictions ``(S, n_test)`` and full training MSE ``(S,)`` of stacked params."""
+  def one(p):
+    return apply_fn(p, xt).reshape(-1), jnp.mean((apply_fn(p, x).reshape(-1) - y) ** 2)
+  return jax.vmap(one)(params)
 
 
 # --- m-term approximations: Maurey sampling and random features -------------------------------

@@ -33,6 +33,7 @@ import numpy as np
 import optax
 
 from jaxnets.errors import JaxnetsError
+from jaxnets.train.minimize import minimize
 from jaxnets.typing import PyTree
 
 ApplyFn = Callable[[PyTree, jax.Array], jax.Array]
@@ -215,7 +216,8 @@ def fit_gaussian_posterior(apply_fn: ApplyFn, params: PyTree, init_params: PyTre
   ``init_log_prior_var``.
 
   Returns:
-    ``{"mean", "log_std", "log_prior_var", "history"}``; ``history`` holds the objective.
+    ``{"mean", "log_std", "log_prior_var", "history"}``; ``history`` holds the objective's
+    mean over each window of ``gcd(num_steps, 50)`` steps.
   """
   m = x.shape[0]
   x = jnp.asarray(x)
@@ -227,7 +229,24 @@ def fit_gaussian_posterior(apply_fn: ApplyFn, params: PyTree, init_params: PyTre
            "log_prior_var": jnp.asarray(init_log_prior_var, jnp.float32)}
   const = math.log(math.pi ** 2 / 6) + math.log(2 * math.sqrt(m) / delta)
 
-  def objective(theta, xb, yb, k):
+  objective = _relaxed_bound(apply_fn, init_params, m, const, grid_b, grid_c)
+  data_seed = int(jax.random.randint(jax.random.fold_in(key, 1), (), 0, 2**31 - 1))
+  result = minimize(objective, theta, optax.adam(learning_rate), {"x": x, "y": labels},
+                    num_steps=num_steps, batch_size=batch_size, data_seed=data_seed, rng=key,
+                    steps_per_call=_fused(num_steps), log_every=_fused(num_steps))
+  history = np.stack([h["loss"] for h in result.history])
+  return {**result.state.params, "history": history}
+
+
+def _fused(num_steps: int) -> int:
+  """Steps per dispatch: a divisor of the budget, at most 50 (tiny steps, dispatch dominates)."""
+  return math.gcd(num_steps, 50)
+
+
+def _relaxed_bound(apply_fn, init_params, m, const, grid_b, grid_c):
+  """DR's relaxed bound ``(theta, batch, rng) -> objective`` (see fit_gaussian_posterior)."""
+
+  def objective(theta, batch, k):
     log_lam = jnp.minimum(theta["log_prior_var"], math.log(grid_c) - 1.0 / grid_b)
     kl = gaussian_kl(theta["mean"], theta["log_std"], init_params, jnp.exp(log_lam))
     j = grid_b * (math.log(grid_c) - log_lam)
@@ -237,26 +256,10 @@ def fit_gaussian_posterior(apply_fn: ApplyFn, params: PyTree, init_params: PyTre
              for w, kk in zip(leaves, jax.random.split(k, len(leaves)))]
     w = jax.tree.map(lambda mu, ls, e: mu + jnp.exp(ls) * e, theta["mean"], theta["log_std"],
                      jax.tree.unflatten(treedef, noise))
-    logits = apply_fn(w, xb)
-    return jnp.mean(_surrogate(logits, yb)) + jnp.sqrt(complexity / 2)
+    logits = apply_fn(w, batch["x"])
+    return jnp.mean(_surrogate(logits, batch["y"])) + jnp.sqrt(complexity / 2)
 
-  opt = optax.adam(learning_rate)
-
-  @jax.jit
-  def run(theta, key):
-    def step(carry, k):
-      theta, opt_state = carry
-      kb, kn = jax.random.split(k)
-      idx = jax.random.randint(kb, (batch_size,), 0, m)
-      value, grads = jax.value_and_grad(objective)(theta, x[idx], labels[idx], kn)
-      updates, opt_state = opt.update(grads, opt_state, theta)
-      return (optax.apply_updates(theta, updates), opt_state), value
-    (theta, _), history = jax.lax.scan(step, (theta, opt.init(theta)),
-                                       jax.random.split(key, num_steps))
-    return theta, history
-
-  theta, history = run(theta, key)
-  return {**theta, "history": np.asarray(history)}
+  return objective
 
 
 def dziugaite_roy_bound(stochastic_fn: StochasticFn, posterior: dict[str, Any], init_params: PyTree,

@@ -47,16 +47,23 @@ def _shapes(tree) -> dict[str, tuple]:
 
 def _mismatch(saved: dict[str, tuple], wanted: dict[str, tuple]) -> str | None:
   """A short description of how two trees of shapes differ, or None if they agree."""
-  missing = sorted(set(wanted) - set(saved))
-  extra = sorted(set(saved) - set(wanted))
+  order = lambda k: (not k.startswith("['params']"), k)  # name a parameter first if one differs
+  missing = sorted(set(wanted) - set(saved), key=order)
+  extra = sorted(set(saved) - set(wanted), key=order)
   if missing or extra:
     first = (missing or extra)[0]
     what = "the config's state has" if missing else "the checkpoint has"
     return f"{what} {first} and the other does not ({len(missing) + len(extra)} such entries)"
-  for key in sorted(wanted):
+  for key in sorted(wanted, key=order):
     if tuple(saved[key]) != tuple(wanted[key]):
       return f"{key} is {tuple(saved[key])} in the checkpoint but {tuple(wanted[key])} now"
   return None
+
+
+def _saved_metadata(manager: ocp.CheckpointManager, step: int):
+  """The tree of ``ArrayMetadata`` (shapes, dtypes) saved at ``step``, read without a target."""
+  item = manager.directory / str(step) / "default"
+  return ocp.StandardCheckpointer().metadata(item).item_metadata
 
 
 def restore_latest(manager: ocp.CheckpointManager, state: PyTree) -> PyTree:
@@ -72,9 +79,7 @@ def restore_latest(manager: ocp.CheckpointManager, state: PyTree) -> PyTree:
   if step is None:
     return state
   wanted = serialization.to_state_dict(state)
-  metadata = manager.item_metadata(step)
-  saved_tree = getattr(metadata, "tree", metadata)
-  problem = _mismatch(_shapes(saved_tree), _shapes(wanted)) if saved_tree is not None else None
+  problem = _mismatch(_shapes(_saved_metadata(manager, step)), _shapes(wanted))
   if problem:
     raise JaxnetsError(
         f"{manager.directory} holds a checkpoint (step {step}) of a different model or "
@@ -98,8 +103,7 @@ def load_arrays(workdir: str | pathlib.Path, step: int | None = None) -> dict:
     raise JaxnetsError(f"no checkpoint in {pathlib.Path(workdir) / 'checkpoints'}; "
                        f"train first with experiments/train.py --workdir={workdir}")
   # Restore onto this process's first device, whatever mesh the run was saved from.
-  item = manager.directory / str(step) / "default"
-  metadata = ocp.StandardCheckpointer().metadata(item).item_metadata
+  metadata = _saved_metadata(manager, step)
   device = jax.sharding.SingleDeviceSharding(jax.local_devices()[0])
   target = jax.tree.map(lambda m: jax.ShapeDtypeStruct(m.shape, m.dtype, sharding=device),
                         metadata)
