@@ -19,11 +19,12 @@ from __future__ import annotations
 
 import json
 import pathlib
-import sys
 import time
 
-from absl import app, flags
+from absl import flags
 from ml_collections import config_flags
+
+from jaxnets import cli
 
 _CONFIG = config_flags.DEFINE_config_file(
     "config", None, "Optional MLP training config (model.name, model.kwargs, optimizer, seed).")
@@ -42,7 +43,6 @@ _LR = flags.DEFINE_float("lr", 1e-2, "Adam learning rate (without --config).")
 _BATCH = flags.DEFINE_integer("batch_size", 0, "Minibatch size; 0 for full batch.")
 _SEEDS = flags.DEFINE_integer("seeds", 3, "Networks per width (the best is fitted).")
 _SEED = flags.DEFINE_integer("seed", 0, "Root seed (data and initialisation).")
-_OUTDIR = flags.DEFINE_string("outdir", "reports/approximation_rates", "Output directory.")
 
 
 def model_factory(config, depth: int, act: str, parametrization: str, b_std: float):
@@ -115,7 +115,7 @@ def run(outdir: pathlib.Path, *, config, target_name: str, d: int, n: int, n_tes
                 all_seeds={k: sweep[k].tolist() for k in norms},
                 train_mse=sweep["train_loss"].tolist(), fits=fits, seconds=seconds,
                 barron_constant=target.barron_constant, smoothness=target.smoothness,
-                command="python -m experiments.approximation_rates " + " ".join(sys.argv[1:]))
+                command=cli.command_line("experiments.approximation_rates"))
   outdir.mkdir(parents=True, exist_ok=True)
   (outdir / "approximation_rates.json").write_text(json.dumps(record, indent=2) + "\n")
   table = ["| width | " + " | ".join(norms.values()) + " |", "|---|---|---|---|"]
@@ -142,34 +142,19 @@ def run(outdir: pathlib.Path, *, config, target_name: str, d: int, n: int, n_tes
   return record
 
 
-def main(argv: list[str]) -> int:
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+def main(argv: list[str]) -> None:
   from jaxnets.errors import JaxnetsError
 
-  try:
-    config = _CONFIG.value
-    if config is not None:
-      config.get("seed")  # a config that failed to load raises on first access
-  except OSError as e:
-    print(f"error: cannot load the --config file: {str(e).strip().splitlines()[-1]}",
-          file=sys.stderr)
-    return 2
+  config = cli.load_config(_CONFIG) if _CONFIG.value is not None else None
   try:
     widths = [int(w) for w in _WIDTHS.value]
   except ValueError:
-    print(f"error: --widths must be integers, got {','.join(_WIDTHS.value)}", file=sys.stderr)
-    return 2
-  try:
-    run(pathlib.Path(_OUTDIR.value), config=config, target_name=_TARGET.value, d=_D.value,
-        n=_N.value, n_test=_N_TEST.value, widths=widths, depth=_DEPTH.value, act=_ACT.value,
-        parametrization=_PARAM.value, b_std=_B_STD.value, steps=_STEPS.value, lr=_LR.value,
-        batch_size=_BATCH.value, seeds=_SEEDS.value, seed=_SEED.value)
-  except JaxnetsError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  return 0
+    raise JaxnetsError(f"--widths must be integers, got {','.join(_WIDTHS.value)}") from None
+  run(cli.outdir("reports/approximation_rates"), config=config, target_name=_TARGET.value,
+      d=_D.value, n=_N.value, n_test=_N_TEST.value, widths=widths, depth=_DEPTH.value,
+      act=_ACT.value, parametrization=_PARAM.value, b_std=_B_STD.value, steps=_STEPS.value,
+      lr=_LR.value, batch_size=_BATCH.value, seeds=_SEEDS.value, seed=_SEED.value)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

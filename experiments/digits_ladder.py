@@ -6,7 +6,9 @@ Rungs: Rosenblatt's perceptron (one-vs-rest, trained by its own rule), logistic 
 kernel classifiers (exact kernel ridge on the Gram matrix with RBF and arc-cosine kernels;
 random Fourier and ReLU random features with a trained linear head), a two-layer and a deep
 MLP, LeNet-5, a small CNN with global average pooling and ResNet-8. Every gradient-trained
-rung uses Adam and cross-entropy; the seeds of a rung train together (``jax.vmap``).
+rung is a config file (``experiments/configs/digits_*.py``, Adam and cross-entropy) trained by
+``jaxnets.train.fit``: the seeds of a rung train together (``jax.vmap``), and seed s is the run
+``python -m experiments.train --config=<that file> --config.seed=s`` would make.
 
 Translation invariance: test accuracy when every test image is circularly shifted by s = 0..3
 pixels, averaged over the four directions (left, right, up, down).
@@ -17,93 +19,72 @@ Writes ``table.md``, ``results.json`` and ``shift.png`` to ``--outdir``.
 from __future__ import annotations
 
 import dataclasses
-import json
-import pathlib
+import importlib
 import time
 from typing import Any
 
-from absl import app, flags
+from absl import flags
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from experiments.multiseed import accuracy_per_seed, train_seeds
-from jaxnets.models import kernel_methods, perceptron_rule
+from jaxnets import cli
 from jaxnets.data import ArrayDataset, get_dataset
-from jaxnets.models import get_model
+from jaxnets.errors import JaxnetsError
+from jaxnets.eval import shifts as sh
+from jaxnets.eval.tables import mean_std, plot_shift_curves, shift_columns, write_report
+from jaxnets.models import get_model, kernel_methods, perceptron_rule
+from theory import least_squares
 
 SHIFTS = (0, 1, 2, 3)
 
 
 @dataclasses.dataclass(frozen=True)
 class Rung:
-  """A gradient-trained rung: a registry model and its Adam recipe."""
+  """A gradient-trained rung: its label and its config file under experiments/configs."""
 
   label: str
-  model: str
-  kwargs: dict
-  steps: int = 2000
-  learning_rate: float = 3e-3
-  batch_size: int = 64
+  config: str
 
 
 # Gradient-trained rungs, in ladder order.
 RUNGS = (
-    Rung("logistic", "logistic", {}, learning_rate=1e-2),
+    Rung("logistic", "digits_logistic"),
     # gamma 0.05: the RBF width exact kernel ridge selects on held-out data (see its row).
-    Rung("random Fourier features (2048) + linear", "rff_classifier",
-         {"num_features": 2048, "gamma": 0.05}, learning_rate=1e-2),
-    Rung("ReLU random features (2048) + linear", "relu_features_classifier",
-         {"num_features": 2048}),
-    Rung("two-layer MLP (256)", "two_layer", {"width": 256}),
-    Rung("deep MLP (4 x 256)", "mlp", {"width": 256, "depth": 4}),
-    Rung("LeNet-5", "lenet5_small", {}),
-    Rung("CNN, global pooling", "cnn2d", {"channels": (32, 64)}),
-    Rung("ResNet-8", "resnet8", {}, steps=800),
+    Rung("random Fourier features (2048) + linear", "digits_rff"),
+    Rung("ReLU random features (2048) + linear", "digits_relu_features"),
+    Rung("two-layer MLP (256)", "digits_two_layer"),
+    Rung("deep MLP (4 x 256)", "digits_mlp"),
+    Rung("LeNet-5", "digits_lenet5"),
+    Rung("CNN, global pooling", "digits_cnn"),
+    Rung("ResNet-8", "digits_resnet"),
 )
 # Grids searched on a held-out 20% of the training set for exact kernel ridge.
 GAMMAS = (0.002, 0.005, 0.01, 0.02, 0.05)
 REGS = (1e-3, 1e-2, 1e-1, 1.0)
 
-_OUTDIR = flags.DEFINE_string("outdir", "reports/digits_ladder", "Where the table is written.")
 _SEEDS = flags.DEFINE_integer("seeds", 3, "Seeds per gradient-trained rung.")
 _STEPS_SCALE = flags.DEFINE_float("steps_scale", 1.0,
                                   "Multiplies every rung's steps (small values for tests).")
-_ONLY = flags.DEFINE_list("only", [], "Registry names / 'perceptron' / 'kernel_ridge' to run "
+_ONLY = flags.DEFINE_list("only", [], "Config names / 'perceptron' / 'kernel_ridge' to run "
                           "(default: the whole ladder).")
 
 
-def shifted_test_sets(images: np.ndarray) -> tuple[np.ndarray, list[int]]:
-  """Circular shifts of ``images (N, H, W, C)``: for s in SHIFTS the 4 directions (s = 0 once).
-
-  Returns the sets stacked ``(K, N, H, W, C)`` and the shift s of each set.
-  """
-  sets, amounts = [images], [0]
-  for s in SHIFTS[1:]:
-    for axis, sign in ((1, 1), (1, -1), (2, 1), (2, -1)):
-      sets.append(np.roll(images, sign * s, axis=axis))
-      amounts.append(s)
-  return np.stack(sets), amounts
-
-
-def by_shift(accuracies: np.ndarray, amounts: list[int]) -> dict[int, list[float]]:
-  """``(S, K)`` accuracies per seed and set -> {shift: per-seed mean over its directions}."""
-  amounts = np.asarray(amounts)
-  return {s: accuracies[:, amounts == s].mean(axis=1).tolist() for s in SHIFTS}
+def _shifted(test: ArrayDataset):
+  return sh.shifted_sets(test.image, SHIFTS, axes=(1, 2))
 
 
 def _row(label: str, method: str, params: int, shift_acc: dict[int, list[float]],
          seconds: float, notes: str = "") -> dict[str, Any]:
-  return {"model": label, "method": method, "params": params, "test_acc": shift_acc[0],
-          "shift_acc": shift_acc, "seconds": seconds, "notes": notes}
+  return {"label": label, "model": label, "method": method, "params": params,
+          "test_acc": shift_acc[0], "shift_acc": shift_acc, "seconds": seconds, "notes": notes}
 
 
 def run_perceptron(train: ArrayDataset, test: ArrayDataset, seeds: int,
                    max_epochs: int = 200) -> dict[str, Any]:
   """One-vs-rest perceptrons by Rosenblatt's rule; each seed visits examples in its own order."""
   x = train.image.reshape(len(train.image), -1)
-  sets, amounts = shifted_test_sets(test.image)
+  sets, amounts = _shifted(test)
   model = get_model("perceptron", num_outputs=train.num_classes)
   start = time.perf_counter()
   results = [perceptron_rule.rosenblatt_one_vs_rest(
@@ -111,13 +92,13 @@ def run_perceptron(train: ArrayDataset, test: ArrayDataset, seeds: int,
       order_seed=seed) for seed in range(seeds)]
   seconds = time.perf_counter() - start
   stacked = jax.tree.map(lambda *a: jnp.stack(a), *[{"params": r.params()} for r in results])
-  acc = accuracy_per_seed(model, stacked, jnp.asarray(sets), jnp.asarray(test.label))
+  acc = sh.accuracy_per_seed(model.apply, stacked, sets, test.label)
   updates = np.mean([np.asarray(r.updates) for r in results], axis=0)
   converged = np.mean([np.asarray(r.converged).sum() for r in results])
   notes = (f"Rosenblatt's rule, <= {max_epochs} epochs: {converged:.0f}/10 classes separated "
            f"(mistake-free pass); {updates.mean():.0f} updates per class on average")
   return _row("perceptron (one-vs-rest)", "Rosenblatt rule", x.shape[1] * 10 + 10,
-              by_shift(acc, amounts), seconds, notes)
+              sh.mean_by_shift(acc, amounts, SHIFTS), seconds, notes)
 
 
 def _select(kernel: str, grid: list[dict], x: np.ndarray, y: np.ndarray,
@@ -152,7 +133,7 @@ def run_kernel_ridge(train: ArrayDataset, test: ArrayDataset, kernel: str) -> di
   clf = kernel_methods.KernelRidgeClassifier(kernel_methods.get_kernel(kernel, **params),
                                              reg=best["reg"])
   clf.fit(x, train.label, train.num_classes)
-  sets, amounts = shifted_test_sets(test.image)
+  sets, amounts = _shifted(test)
   acc = np.array([[100.0 * float(np.mean(np.asarray(clf.predict(s.reshape(len(s), -1)))
                                          == test.label)) for s in sets]])
   seconds = time.perf_counter() - start
@@ -160,32 +141,33 @@ def run_kernel_ridge(train: ArrayDataset, test: ArrayDataset, kernel: str) -> di
   notes = f"exact, n = {len(x)}; chosen on held-out 20% of train: " + ", ".join(
       f"{k}={v}" for k, v in best.items())
   return _row(label[kernel], "exact kernel", len(x) * train.num_classes,
-              by_shift(acc, amounts), seconds, notes)
+              sh.mean_by_shift(acc, amounts, SHIFTS), seconds, notes)
 
 
-def run_rung(rung: Rung, train: ArrayDataset, test: ArrayDataset, seeds: int,
-             steps_scale: float) -> dict[str, Any]:
-  """Trains ``seeds`` copies of a gradient-trained rung together; accuracy per shift."""
-  model = get_model(rung.model, num_outputs=train.num_classes, **rung.kwargs)
-  steps = max(1, int(rung.steps * steps_scale))
-  keys = jax.random.split(jax.random.key(0), seeds)
+def rung_config(rung: Rung, steps_scale: float):
+  """The rung's config file, with its steps scaled."""
+  config = importlib.import_module(f"experiments.configs.{rung.config}").get_config()
+  config.num_steps = max(1, int(config.num_steps * steps_scale))
+  config.log_every = config.num_steps  # fit() logs into its history only; once is enough
+  return config
+
+
+def run_rung(rung: Rung, test: ArrayDataset, seeds: int, steps_scale: float) -> dict[str, Any]:
+  """Trains ``seeds`` runs of a rung's config together; accuracy per shift."""
+  from jaxnets.train import fit
+
+  config = rung_config(rung, steps_scale)
   start = time.perf_counter()
-  variables = train_seeds(model, jnp.asarray(train.image), jnp.asarray(train.label), keys,
-                          steps=steps, batch_size=rung.batch_size,
-                          tx=optax.adam(rung.learning_rate))
-  variables = jax.block_until_ready(variables)
+  state = fit(config, seeds=range(seeds)).state
   seconds = time.perf_counter() - start
-  sets, amounts = shifted_test_sets(test.image)
-  acc = accuracy_per_seed(model, variables, jnp.asarray(sets), jnp.asarray(test.label))
-  params = sum(int(np.prod(p.shape[1:])) for p in jax.tree.leaves(variables["params"]))
-  notes = f"Adam lr {rung.learning_rate:g}, batch {rung.batch_size}, {steps} steps"
-  if "gamma" in rung.kwargs:
-    notes += f", gamma={rung.kwargs['gamma']}"
-  return _row(rung.label, "gradient (Adam)", params, by_shift(acc, amounts), seconds, notes)
-
-
-def _mean_std(values: list[float]) -> str:
-  return f"{np.mean(values):.1f} ± {np.std(values):.1f}"
+  sets, amounts = _shifted(test)
+  acc = sh.accuracy_per_seed(state.apply_fn, state.variables(), sets, test.label)
+  params = sum(int(np.prod(p.shape[1:])) for p in jax.tree.leaves(state.params))
+  opt = config.optimizer
+  notes = (f"{rung.config}: {opt.name} lr {opt.learning_rate:g}, batch {config.batch_size}, "
+           f"{config.num_steps} steps")
+  return _row(rung.label, f"gradient ({opt.name})", params,
+              sh.mean_by_shift(acc, amounts, SHIFTS), seconds, notes)
 
 
 def markdown_table(rows: list[dict[str, Any]], command: str, seconds: float,
@@ -201,50 +183,30 @@ def markdown_table(rows: list[dict[str, Any]], command: str, seconds: float,
       "|---|---|---|---|" + "---|" * (len(SHIFTS) - 1) + "---|---|",
   ]
   for r in rows:
-    shifts = " | ".join(_mean_std(r["shift_acc"][s]) for s in SHIFTS[1:])
     lines.append(f"| {r['model']} | {r['method']} | {r['params']:,} | "
-                 f"{_mean_std(r['test_acc'])} | {shifts} | {r['seconds']:.0f} | {r['notes']} |")
+                 f"{mean_std(r['test_acc'])} | {shift_columns(r, SHIFTS[1:])} | "
+                 f"{r['seconds']:.0f} | {r['notes']} |")
   lines += ["", "Shift s: every test image rolled circularly by s pixels, accuracy averaged "
             "over the four directions.", "",
             f"Command: `{command}` ({seconds:.0f} s wall clock)."]
   return "\n".join(lines) + "\n"
 
 
-def plot_shifts(rows: list[dict[str, Any]], path: pathlib.Path) -> None:
-  """Accuracy against circular shift, one line per rung."""
-  import matplotlib
-  matplotlib.use("Agg")
-  import matplotlib.pyplot as plt
-
-  fig, ax = plt.subplots(figsize=(6.5, 4.2))
-  colors = plt.get_cmap("tab20").colors  # more rungs than the default 10-colour cycle
-  for i, r in enumerate(rows):
-    means = [np.mean(r["shift_acc"][s]) for s in SHIFTS]
-    ax.plot(SHIFTS, means, marker="os^D"[i % 4], color=colors[(2 * i) % 20 + (i >= 10)],
-            label=r["model"])
-  ax.set_xlabel("circular shift of test images (pixels)")
-  ax.set_ylabel("test accuracy (%)")
-  ax.set_xticks(SHIFTS)
-  ax.set_title("digits: translation invariance along the ladder")
-  ax.legend(fontsize=7, loc="lower left")
-  fig.tight_layout()
-  fig.savefig(path, dpi=120)
-  plt.close(fig)
-
-
 def main(argv: list[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  known = {"perceptron", "kernel_ridge"} | {r.model for r in RUNGS}
+  known = {"perceptron", "kernel_ridge"} | {r.config for r in RUNGS}
   only = set(_ONLY.value) or known
   if only - known:
-    raise app.UsageError(f"unknown rung(s) {sorted(only - known)}; known: {sorted(known)}")
+    raise JaxnetsError(f"unknown rung(s) {', '.join(sorted(only - known))}; known: "
+                       f"{', '.join(sorted(known))}")
+  if _SEEDS.value < 1 or not _STEPS_SCALE.value > 0:
+    raise JaxnetsError(f"--seeds must be >= 1 and --steps_scale > 0, got {_SEEDS.value}, "
+                       f"{_STEPS_SCALE.value}")
   train, test = get_dataset("digits", "train"), get_dataset("digits", "test")
   start = time.perf_counter()
   rows = []
 
   def report(row):
-    print(f"{row['model']:42s} {_mean_std(row['test_acc'])}  ({row['seconds']:.0f} s)",
+    print(f"{row['model']:42s} {mean_std(row['test_acc'])}  ({row['seconds']:.0f} s)",
           flush=True)
     rows.append(row)
 
@@ -254,19 +216,18 @@ def main(argv: list[str]) -> None:
     report(run_kernel_ridge(train, test, "rbf"))
     report(run_kernel_ridge(train, test, "arccos"))
   for rung in RUNGS:
-    if rung.model in only:
-      report(run_rung(rung, train, test, _SEEDS.value, _STEPS_SCALE.value))
+    if rung.config in only:
+      report(run_rung(rung, test, _SEEDS.value, _STEPS_SCALE.value))
   seconds = time.perf_counter() - start
-  outdir = pathlib.Path(_OUTDIR.value)
-  outdir.mkdir(parents=True, exist_ok=True)
-  command = "python -m experiments.digits_ladder"
+  outdir = cli.outdir("reports/digits_ladder")
+  command = cli.command_line("experiments.digits_ladder")
   table = markdown_table(rows, command, seconds, _SEEDS.value, (len(train), len(test)))
-  (outdir / "table.md").write_text(table)
-  (outdir / "results.json").write_text(json.dumps(
-      {"rows": rows, "seconds": seconds, "command": command}, indent=1))
-  plot_shifts(rows, outdir / "shift.png")
+  write_report(outdir, table, {"rows": rows, "seconds": seconds, "command": command})
+  plot_shift_curves(rows, SHIFTS, outdir / "shift.png",
+                    xlabel="circular shift of test images (pixels)",
+                    title="digits: translation invariance along the ladder")
   print(table)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

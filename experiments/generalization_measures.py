@@ -1,20 +1,18 @@
 r"""Which complexity measure predicts the generalization gap? A small "Fantastic measures" study.
 
-    python -m experiments.generalization_measures --report_dir=reports/generalization_measures
+    python -m experiments.generalization_measures --outdir=reports/generalization_measures
 
 Trains a grid of MLPs on MNIST-1D (10 classes, 4000 training examples) varying width, depth,
 learning rate, batch size and weight decay; computes every bound and measure of
 ``theory.generalization`` / ``margins`` / ``pac_bayes`` on each trained network; and ranks the
 measures by Kendall's tau with the measured generalization gap (test error - train error), as
 Jiang, Neyshabur, Mobahi, Krishnan & Bengio (2020, "Fantastic generalization measures and where
-to find them", ICLR, sec. 4) do. Writes ``measures.md`` (table), ``measures.json`` and
-``measures.png``. ``--grid_size`` configurations are drawn (without replacement, by
-``--grid_seed``) from the full grid of 72; the default of 24 runs in a few minutes on 2 cores.
-
-Caveat against Jiang et al.: they train every network to the same cross-entropy (0.01); here each
-trains a fixed ``--train_steps``, so train errors differ and bounds that add the train error
-(VC, margin bounds) can rank opposite to the gap. Flag names differ from other entry points'
-(``report_dir``, not ``outdir``) so the test suite can import them together.
+to find them", ICLR, sec. 4) do. As they do, every network trains until its train
+cross-entropy is at most ``--target_loss`` (0.01; the engine's stopping rule, checked every 500
+steps), within ``--max_steps``; networks that do not get there are reported but not ranked.
+Writes ``measures.md`` (table), ``measures.json`` and ``measures.png``. ``--grid_size``
+configurations are drawn (without replacement, by ``--grid_seed``) from the full grid of 72.
+The bounds are ``theory.generalization.bounds``'s.
 """
 
 from __future__ import annotations
@@ -23,10 +21,9 @@ import itertools
 import json
 import math
 import pathlib
-import sys
 import time
 
-from absl import app, flags
+from absl import flags
 import jax
 import jax.numpy as jnp
 import matplotlib
@@ -37,17 +34,19 @@ import numpy as np  # noqa: E402
 import optax  # noqa: E402
 from scipy import stats  # noqa: E402
 
-from experiments.checks import generalization_data as gdata  # noqa: E402
+from jaxnets import cli  # noqa: E402
 from jaxnets.errors import JaxnetsError  # noqa: E402
 from jaxnets.models import get_model  # noqa: E402
+from jaxnets.train.losses import cross_entropy  # noqa: E402
 from theory import generalization as gen  # noqa: E402
 from theory import margins as mg  # noqa: E402
-from theory import pac_bayes as pb  # noqa: E402
 
-_REPORT_DIR = flags.DEFINE_string("report_dir", "reports/generalization_measures",
-                                  "Where the table, JSON and plot are written.")
 _GRID_SIZE = flags.DEFINE_integer("grid_size", 24, "Number of configurations drawn from the grid.")
-_TRAIN_STEPS = flags.DEFINE_integer("train_steps", 3000, "Optimizer steps per network.")
+_MAX_STEPS = flags.DEFINE_integer("max_steps", 20000, "Step budget per network.")
+_TARGET_LOSS = flags.DEFINE_float("target_loss", 0.01,
+                                  "Train until the train cross-entropy is at most this "
+                                  "(Jiang et al. 2020: 0.01).")
+CHECK_EVERY = 500  # steps between evaluations of the stopping rule
 _GRID_SEED = flags.DEFINE_integer("grid_seed", 0, "Seed of the grid draw, data and training.")
 
 # The hyper-parameter grid (Jiang et al. 2020 vary these, among others).
@@ -69,87 +68,113 @@ def grid_configs(size: int, seed: int) -> list[dict]:
   return [full[i] for i in sorted(order)]
 
 
+def _cross_entropy_below(target: float):
+  """``(state, data) -> bool``: the full-training-set cross-entropy is at most ``target``."""
+  def reached(state, data):
+    logits = state.apply_fn(state.variables(), data["image"])
+    return jnp.mean(cross_entropy(logits, data["label"])) <= target
+  return reached
+
+
 def measure_network(model, params, init, x, y, xt, yt, key) -> dict:
-  """Train/test error and every measure for one trained network (``x``: ``(m, 40)``)."""
-  logits = model.apply(params, x)
-  m = x.shape[0]
-  train_err = 1 - gdata.accuracy(logits, y)
-  test_err = 1 - gdata.accuracy(model.apply(params, xt), yt)
+  """Train/test error and every bound and measure for one trained network (``x``: ``(m, 40)``).
+
+  The bounds are ``theory.generalization.bounds``'s (K-class VC, margin and PAC-Bayes bounds);
+  the other measures are Jiang et al.'s (2020) complexity measures of the same network.
+  """
+  logits = np.asarray(model.apply(params, x))
+  test_err = float(np.mean(np.asarray(model.apply(params, xt)).argmax(-1) != yt))
+  b = gen.bounds(model.apply, params, (x, y), init_params=init, key=key)
   weights = mg.mlp_weight_matrices(model, params)
-  margins = np.asarray(mg.classification_margins(logits, jnp.asarray(y)))
-  # Jiang et al. take the margin gamma as the 10th percentile of the training margins.
-  gamma = float(max(np.quantile(margins, 0.1), 1e-6))
-  sizes = [x.shape[1]] + [model.width] * model.depth + [1]
-  num_params = sum(a.size for a in jax.tree.leaves(params))
-  fn = pb.mlp_local_reparam()
-  sigma = pb.sharpness_sigma(fn, params, jnp.asarray(x), jnp.asarray(y), key)
-  dist2 = sum(float(jnp.sum((a - b) ** 2)) for a, b in zip(jax.tree.leaves(params),
+  del logits
+  dist2 = sum(float(jnp.sum((a - c) ** 2)) for a, c in zip(jax.tree.leaves(params),
                                                          jax.tree.leaves(init)))
-  # PAC-Bayes bound with posterior N(w, sigma^2 I), prior N(w0, sigma^2 I): sigma is picked from
-  # a log grid of 2^8 values by the bisection, so the union bound costs ln(2^8).
-  kl = dist2 / (2 * sigma ** 2)
-  tiny = jax.tree.map(lambda w: jnp.full_like(w, math.log(sigma)), params)
-  q_err = float(pb.stochastic_errors(fn, params, tiny, jnp.asarray(x), jnp.asarray(y),
-                                     jax.random.fold_in(key, 99)).mean())
   return {
-      "train_error": train_err, "test_error": test_err, "gap": test_err - train_err,
-      "params": float(num_params),
-      "vc_bound": gen.vc_bound(train_err, gen.relu_net_vc_dim_upper(sizes), m),
+      "train_error": b["train_error"], "test_error": test_err,
+      "gap": test_err - b["train_error"],
+      "params": float(sum(a.size for a in jax.tree.leaves(params))),
+      "vc_bound": b["vc_bound"],
       "frobenius_product": gen.frobenius_product(weights),
       "path_norm": gen.path_norm(weights),
       "spectral_complexity": mg.spectral_complexity(weights),
-      "inverse_margin": 1.0 / gamma ** 2,
-      "spectral_margin_bound": mg.spectral_margin_bound(margins, weights, x, gamma),
-      "grs_margin_bound": mg.norm_margin_bound(margins, weights, x, gamma),
+      "inverse_margin": 1.0 / b["margin_gamma"] ** 2,
+      "spectral_margin_bound": b["spectral_margin_bound"],
+      "grs_margin_bound": b["grs_margin_bound"],
       "dist_from_init": math.sqrt(dist2),
-      "pacbayes_flatness": 1.0 / sigma ** 2,
-      "pacbayes_bound": pb.kl_inverse_upper(
-          q_err, (kl + 8 * math.log(2) + math.log(2 * math.sqrt(m) / 0.05)) / m),
+      "pacbayes_flatness": 1.0 / b["pacbayes_sigma"] ** 2,
+      "pacbayes_bound": b["pacbayes_bound"],
   }
 
 
-def run(outdir: pathlib.Path, grid_size: int, train_steps: int, seed: int) -> dict:
-  """Trains the grid, measures, ranks; writes the report files and returns the results."""
+def run(outdir: pathlib.Path, grid_size: int, max_steps: int, target_loss: float,
+        seed: int) -> dict:
+  """Trains the grid to the target loss, measures, ranks; writes the report and returns it."""
+  from jaxnets.data import get_dataset
+  from jaxnets.train import minimize_model
+
+  if not target_loss > 0:
+    raise JaxnetsError(f"--target_loss must be positive, got {target_loss}")
   outdir.mkdir(parents=True, exist_ok=True)
-  x, y, xt, yt = gdata.mnist1d(5000, seed=seed)
+  train, test = get_dataset("mnist1d", "train"), get_dataset("mnist1d", "test")
+  x, y = train.image.reshape(len(train), -1), train.label
+  xt, yt = test.image.reshape(len(test), -1), test.label
   key = jax.random.key(seed)
+  reached = _cross_entropy_below(target_loss)
   rows = []
   for i, cfg in enumerate(grid_configs(grid_size, seed)):
     start = time.perf_counter()
     model = get_model("mlp", num_outputs=10, width=cfg["width"], depth=cfg["depth"])
-    init = model.init(jax.random.fold_in(key, 3 * i), x[:1])
     opt = optax.adamw(cfg["learning_rate"], weight_decay=cfg["weight_decay"])
-    trainer = gdata.make_trainer(model.apply, opt, x, y, cfg["batch_size"], train_steps)
-    params, _ = trainer(init, opt.init(init), jax.random.fold_in(key, 3 * i + 1))
+    # Jiang et al. (2020, sec. 4) train every network to the same cross-entropy, so that
+    # measures are compared at equal fit rather than after equal time.
+    result = minimize_model(model, opt, {"image": x, "label": y},
+                            key=jax.random.fold_in(key, i), num_steps=max_steps,
+                            batch_size=cfg["batch_size"], stop_when=reached,
+                            check_every=CHECK_EVERY, steps_per_call=CHECK_EVERY // 10,
+                            log_every=CHECK_EVERY)
+    params = result.state.variables()
+    init = model.init(jax.random.split(jax.random.fold_in(key, i))[0], x[:1])
     row = dict(cfg, **measure_network(model, params, init, x, y, xt, yt,
-                                      jax.random.fold_in(key, 3 * i + 2)))
+                                      jax.random.fold_in(key, 10_000 + i)))
+    row["steps"] = int(result.state.step)
+    row["reached_target"] = bool(result.stopped)
     rows.append(row)
-    print(f"[{i + 1}/{grid_size}] {cfg} train {row['train_error']:.3f} test "
-          f"{row['test_error']:.3f} ({time.perf_counter() - start:.0f}s)", flush=True)
-  names = [k for k in rows[0] if k not in GRID and k not in ("train_error", "test_error", "gap")]
-  gaps = np.array([r["gap"] for r in rows])
+    print(f"[{i + 1}/{grid_size}] {cfg} {row['steps']} steps train {row['train_error']:.3f} "
+          f"test {row['test_error']:.3f} ({time.perf_counter() - start:.0f}s)", flush=True)
+  return _report(outdir, rows, target_loss)
+
+
+def _report(outdir: pathlib.Path, rows: list[dict], target_loss: float) -> dict:
+  """Ranks the measures by Kendall's tau with the gap; writes measures.md / .json / .png."""
+  fitted = [r for r in rows if r["reached_target"]]
+  names = [k for k in rows[0] if k not in GRID and k not in ("train_error", "test_error", "gap",
+                                                              "steps", "reached_target")]
+  gaps = np.array([r["gap"] for r in fitted])
   taus = {}
   for name in names:
-    tau = (stats.kendalltau([r[name] for r in rows], gaps).statistic if len(rows) > 1
+    tau = (stats.kendalltau([r[name] for r in fitted], gaps).statistic if len(fitted) > 1
            else float("nan"))
     taus[name] = float(tau) if np.isfinite(tau) else float("nan")
   table = ["| measure | Kendall tau with gap | median value | bound? |", "|---|---|---|---|"]
-  bounds = {"vc_bound", "spectral_margin_bound", "grs_margin_bound", "pacbayes_bound"}
+  bound_names = {"vc_bound", "spectral_margin_bound", "grs_margin_bound", "pacbayes_bound"}
   for name in sorted(names, key=lambda n: -np.nan_to_num(taus[n], nan=-2)):
-    table.append(f"| {name} | {taus[name]:+.3f} | {np.median([r[name] for r in rows]):.3g} | "
-                 f"{'test-error bound' if name in bounds else 'measure'} |")
+    median = np.median([r[name] for r in fitted]) if fitted else float("nan")
+    table.append(f"| {name} | {taus[name]:+.3f} | {median:.3g} | "
+                 f"{'test-error bound' if name in bound_names else 'measure'} |")
   table.append("")
-  median_test = np.median([r['test_error'] for r in rows])
-  table.append(f"{len(rows)} networks; median test error {median_test:.3f}, "
-               f"median gap {np.median(gaps):.3f}.")
+  median_test = np.median([r["test_error"] for r in fitted]) if fitted else float("nan")
+  table.append(f"{len(fitted)} of {len(rows)} networks reached train cross-entropy <= "
+               f"{target_loss:g} and are ranked; median test error {median_test:.3f}, median "
+               f"gap {np.median(gaps) if fitted else float('nan'):.3f}.")
   (outdir / "measures.md").write_text("\n".join(table) + "\n")
-  (outdir / "measures.json").write_text(json.dumps({"rows": rows, "kendall_tau": taus},
-                                                   indent=2, default=float) + "\n")
+  (outdir / "measures.json").write_text(json.dumps(
+      {"rows": rows, "kendall_tau": taus, "target_loss": target_loss}, indent=2,
+      default=float) + "\n")
   cols = 4
   nrows = math.ceil(len(names) / cols)
   fig, axes = plt.subplots(nrows, cols, figsize=(12, 2.6 * nrows))
   for ax, name in zip(axes.ravel(), names):
-    ax.scatter([r[name] for r in rows], gaps, s=10)
+    ax.scatter([r[name] for r in fitted], gaps, s=10)
     ax.set_xscale("log"), ax.set_title(f"{name}  tau={taus[name]:+.2f}", fontsize=8)
     ax.set_ylabel("gap", fontsize=7)
   for ax in axes.ravel()[len(names):]:
@@ -161,16 +186,10 @@ def run(outdir: pathlib.Path, grid_size: int, train_steps: int, seed: int) -> di
   return {"rows": rows, "kendall_tau": taus}
 
 
-def main(argv: list[str]) -> int:
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-  try:
-    run(pathlib.Path(_REPORT_DIR.value), _GRID_SIZE.value, _TRAIN_STEPS.value, _GRID_SEED.value)
-  except JaxnetsError as e:
-    print(f"error: {e}", file=sys.stderr)
-    return 2
-  return 0
+def main(argv: list[str]) -> None:
+  run(cli.outdir("reports/generalization_measures"), _GRID_SIZE.value, _MAX_STEPS.value,
+      _TARGET_LOSS.value, _GRID_SEED.value)
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

@@ -17,14 +17,14 @@ from __future__ import annotations
 
 import json
 import pathlib
-import sys
 import time
 
-from absl import app, flags, logging
+from absl import flags, logging
 import jax
 import numpy as np
 from ml_collections import config_flags
 
+from jaxnets import cli
 from jaxnets.data import oxford_pet, shapes
 
 _CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/shapes_unet.py",
@@ -122,18 +122,16 @@ def metrics_table(summary: dict, class_names: list[str]) -> str:
 def run(config, workdir: str | pathlib.Path, *, num_shown: int = 8,
         command: str = "") -> dict:
   """Trains ``config``, evaluates, and writes the table, JSON and picture to ``workdir``."""
-  from jaxnets.data import get_dataset
   from jaxnets.eval import segmentation as segmentation_metrics
   from jaxnets.train import parallel, train_and_evaluate
+  from jaxnets.train.supervised import load_datasets
 
   t0 = time.perf_counter()
   workdir = pathlib.Path(workdir)
   state = train_and_evaluate(config, workdir)
   results = json.loads((workdir / "results.json").read_text())
-  options = dict(config.dataset.get("options", {}) or {})
   eval_split = config.dataset.get("eval_split", "test")
-  dataset = get_dataset(config.dataset.name, eval_split,
-                        data_dir=config.dataset.get("data_dir"), **options)
+  _, dataset = load_datasets(config)
   variables = parallel.host_copy(state.variables())
   batch_size = config.get("eval_batch_size", config.batch_size)
   confusion, predictions = predict_confusion(state.apply_fn, variables, dataset,
@@ -158,17 +156,10 @@ def run(config, workdir: str | pathlib.Path, *, num_shown: int = 8,
 
 
 def main(argv: list[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
-  from jaxnets.errors import JaxnetsError
-  from jaxnets.train import TrainingDiverged
-
-  logging.set_verbosity(logging.WARNING)
-  command = "python -m experiments.segmentation " + " ".join(sys.argv[1:])
-  try:
-    summary = run(_CONFIG.value, _WORKDIR.value, num_shown=_NUM_SHOWN.value, command=command)
-  except (JaxnetsError, TrainingDiverged) as e:
-    sys.exit(f"error: {e}")
+  logging.set_verbosity(logging.ERROR)  # orbax's notes on every save/restore are noise here
+  command = cli.command_line("experiments.segmentation")
+  summary = run(cli.load_config(_CONFIG), _WORKDIR.value, num_shown=_NUM_SHOWN.value,
+                command=command)
   if jax.process_index() == 0:
     print((pathlib.Path(_WORKDIR.value) / "segmentation.md").read_text())
     print(f"picture: {pathlib.Path(_WORKDIR.value) / 'predictions.png'}  "
@@ -176,4 +167,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

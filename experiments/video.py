@@ -21,13 +21,14 @@ from __future__ import annotations
 import glob
 import json
 import pathlib
-import sys
 import time
 
-from absl import app, flags, logging
+from absl import flags, logging
 import jax
 import numpy as np
 from ml_collections import config_flags
+
+from jaxnets import cli
 
 _CONFIG = config_flags.DEFINE_config_file("config", "experiments/configs/moving_slowfusion.py",
                                           "Training config file.", lock_config=True)
@@ -91,18 +92,18 @@ def metrics_table(summaries: list[dict]) -> str:
 
 def run(config, workdir: str | pathlib.Path, *, num_shown: int = 6, command: str = "") -> dict:
   """Trains ``config``, evaluates clips and videos, writes table, JSON and picture."""
-  from jaxnets.eval import video as video_eval
   from jaxnets.data import get_dataset
+  from jaxnets.eval import video as video_eval
   from jaxnets.train import parallel, train_and_evaluate
+  from jaxnets.train.supervised import load_datasets
 
   t0 = time.perf_counter()
-  workdir = pathlib.Path(workdir)
   state = train_and_evaluate(config, workdir)
-  results = json.loads((workdir / "results.json").read_text())
+  results = json.loads((pathlib.Path(workdir) / "results.json").read_text())
   options = dict(config.dataset.get("options", {}) or {})
-  eval_split = config.dataset.get("eval_split", "test")
-  data_dir = config.dataset.get("data_dir")
-  clips = get_dataset(config.dataset.name, eval_split, data_dir=data_dir, **options)
+  eval_split, data_dir = config.dataset.get("eval_split", "test"), config.dataset.get("data_dir")
+  _, clips = load_datasets(config)
+  workdir = pathlib.Path(workdir)
   variables = parallel.host_copy(state.variables())
   shown = clips.get_batch(np.arange(min(num_shown, len(clips))))
   shown_logits = jax.jit(state.apply_fn, static_argnames="train")(variables, shown["image"],
@@ -135,29 +136,23 @@ def run(config, workdir: str | pathlib.Path, *, num_shown: int = 6, command: str
 
 
 def main(argv: list[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {' '.join(argv[1:])}")
   from jaxnets.errors import JaxnetsError
-  from jaxnets.train import TrainingDiverged
 
-  logging.set_verbosity(logging.WARNING)
+  logging.set_verbosity(logging.ERROR)  # orbax's notes on every save/restore are noise here
   workdir = pathlib.Path(_WORKDIR.value)
   if _TABLE.value:
     paths = sorted({p for pattern in _TABLE.value for p in glob.glob(pattern)})
     summaries = [json.loads((pathlib.Path(p) / "video.json").read_text()) for p in paths
                  if (pathlib.Path(p) / "video.json").exists()]
     if not summaries:
-      sys.exit(f"error: no video.json in {', '.join(_TABLE.value)}; run the configs first")
+      raise JaxnetsError(f"no video.json in {', '.join(_TABLE.value)}; run the configs first")
     table = metrics_table(summaries)
     workdir.mkdir(parents=True, exist_ok=True)
     (workdir / "video_table.md").write_text(table)
     print(table)
     return
-  command = "python -m experiments.video " + " ".join(sys.argv[1:])
-  try:
-    summary = run(_CONFIG.value, workdir, num_shown=_NUM_SHOWN.value, command=command)
-  except (JaxnetsError, TrainingDiverged) as e:
-    sys.exit(f"error: {e}")
+  summary = run(cli.load_config(_CONFIG), workdir, num_shown=_NUM_SHOWN.value,
+                command=cli.command_line("experiments.video"))
   if jax.process_index() == 0:
     print((workdir / "video.md").read_text())
     print(f"picture: {workdir / 'predictions.png'}  (train {summary['train_seconds']:.0f} s, "
@@ -165,4 +160,4 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)

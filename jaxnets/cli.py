@@ -80,6 +80,12 @@ def outdir(default: str) -> pathlib.Path:
   return pathlib.Path(_OUTDIR.value or default)
 
 
+def command_line(module: str) -> str:
+  """``python -m <module> <the flags this process was started with>``: printed under a report,
+  so that every number in it comes with the command that produced it."""
+  return " ".join(["python -m", module] + [a for a in sys.argv[1:] if a.startswith("--")])
+
+
 def run(main: Callable[[list[str]], int | None]) -> None:
   """``app.run(main)`` with the shared flag parser and one-line errors for bad input.
 
@@ -100,4 +106,4 @@ def run(main: Callable[[list[str]], int | None]) -> None:
   app.run(wrapped, flags_parser=parse_flags)
 
 
-__all__ = ["USER_ERROR", "fail", "load_config", "outdir", "parse_flags", "run"]
+__all__ = ["USER_ERROR", "command_line", "fail", "load_config", "outdir", "parse_flags", "run"]

@@ -19,10 +19,13 @@ def _parse():
 
 def test_generalization_measures_main(tmp_path):
   _parse()
-  with flagsaver.flagsaver(report_dir=str(tmp_path), grid_size=1, train_steps=20):
-    assert generalization_measures.main(["prog"]) == 0
+  # A loose target (train cross-entropy <= 2.0) is met at the first check (500 steps): the run
+  # stops there, the network is ranked, and the step count says the rule fired.
+  with flagsaver.flagsaver(outdir=str(tmp_path), grid_size=2, max_steps=2000, target_loss=2.0):
+    generalization_measures.main(["prog"])
   out = json.loads((tmp_path / "measures.json").read_text())
-  assert len(out["rows"]) == 1
+  assert len(out["rows"]) == 2 and out["target_loss"] == 2.0
+  assert all(r["reached_target"] and r["steps"] == 500 for r in out["rows"])
   expected = {"vc_bound", "path_norm", "spectral_margin_bound", "pacbayes_bound"}
   assert expected <= set(out["kendall_tau"])
   for row in out["rows"]:
@@ -40,9 +43,9 @@ def test_grid_configs_are_distinct_and_checked():
 
 def test_double_descent_main(tmp_path):
   _parse()
-  with flagsaver.flagsaver(sweep_dir=str(tmp_path), sweep_widths=["2", "16"], sweep_steps=10,
+  with flagsaver.flagsaver(outdir=str(tmp_path), sweep_widths=["2", "16"], sweep_steps=100,
                            sweep_seeds=1, label_noise=0.2):
-    assert double_descent.main(["prog"]) == 0
+    double_descent.main(["prog"])
   rows = json.loads((tmp_path / "double_descent.json").read_text())["rows"]
   assert [r["width"] for r in rows] == [2, 16]
   assert rows[1]["params"] == 41 * 16 + 17 * 10

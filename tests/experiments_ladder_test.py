@@ -33,7 +33,7 @@ def test_mnist1d_table_writes_table_json_and_plot(tmp_path):
 
 def test_digits_ladder_rungs_and_kernel_ridge_accuracy(tmp_path):
   run_module("experiments.digits_ladder", f"--outdir={tmp_path}",
-             "--only=perceptron,kernel_ridge,logistic", "--seeds=2", "--steps_scale=0.05")
+             "--only=perceptron,kernel_ridge,digits_logistic", "--seeds=2", "--steps_scale=0.05")
   results = json.loads((tmp_path / "results.json").read_text())
   rows = {r["model"]: r for r in results["rows"]}
   assert set(rows) == {"perceptron (one-vs-rest)", "kernel ridge, RBF kernel",

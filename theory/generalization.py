@@ -229,3 +229,112 @@ def grs_rademacher_bound(weights: Sequence[jax.Array], x: jax.Array) -> float:
   depth = len(weights)
   return (frobenius_product(weights) * (math.sqrt(2 * depth * math.log(2)) + 1)
           * math.sqrt(np.sum(x * x)) / x.shape[0])
+
+
+# ------------------------------------------------------------------------------------------------
+# Every bound of the package for one trained classifier
+
+
+def multiclass_log_growth_bound(binary_vc_dim: float, m: int, num_classes: int) -> float:
+  r"""``ln Pi(m)`` of ``x -> argmax_k f_k(x)`` from the VC dimension of one pairwise comparison.
+
+  The predicted label is a function of the signs of the ``C(K, 2)`` differences
+  ``f_i - f_j``, so the number of labelings of ``m`` points is at most the product of the
+  pairwise growth functions: ``ln Pi_K(m) <= C(K, 2) ln Pi_2(m)`` (the pairwise reduction,
+  Shalev-Shwartz & Ben-David 2014, sec. 29.1; each ``f_i - f_j`` of a ReLU net is a ReLU net
+  with the same hidden layers and one output, whose VC dimension ``binary_vc_dim`` bounds).
+  ``K = 2`` with one logit is the binary case itself.
+  """
+  pairs = 1 if num_classes <= 2 else num_classes * (num_classes - 1) // 2
+  return pairs * log_growth_function_bound(binary_vc_dim, m)
+
+
+def multiclass_vc_bound(train_error: float, binary_vc_dim: float, m: int, num_classes: int,
+                        delta: float = 0.05) -> float:
+  """:func:`vc_bound` with the growth function of :func:`multiclass_log_growth_bound`."""
+  if not 0 < delta < 1:
+    raise JaxnetsError(f"delta must be in (0, 1), got {delta}")
+  log_growth = multiclass_log_growth_bound(binary_vc_dim, m, num_classes)
+  return (float(train_error) + math.sqrt(2 * log_growth / m)
+          + math.sqrt(math.log(1 / delta) / (2 * m)))
+
+
+def _errors(logits: np.ndarray, labels: np.ndarray) -> float:
+  pred = (logits[:, 0] > 0).astype(int) if logits.shape[-1] == 1 else logits.argmax(-1)
+  return float(np.mean(pred != labels))
+
+
+def bounds(apply_fn: Callable, params, train_data: tuple, *, init_params=None,
+           key: jax.Array | None = None, delta: float = 0.05, delta_mc: float = 0.01,
+           num_passes: int = 2, architecture=None) -> dict[str, float]:
+  r"""Every test-error bound of ``theory`` for a trained classifier, at confidence ``1 - delta``.
+
+  Args:
+    apply_fn: ``apply_fn(params, x) -> logits (m, K)`` (one logit for binary labels in {0, 1}).
+    params: the trained variables (``{"params": ...}`` as ``module.apply`` takes them).
+    train_data: ``(x (m, ...), labels (m,))`` the network was trained on.
+    init_params: the initialisation, the PAC-Bayes prior's centre (default: the origin).
+    key: PRNG key of the stochastic-network Monte Carlo (default ``key(0)``).
+    delta: confidence of each bound; the PAC-Bayes one spends ``delta`` on the bound and
+      ``delta_mc`` on its Monte-Carlo estimate of the stochastic train error.
+    num_passes: Monte-Carlo passes over the training set for the PAC-Bayes train error.
+    architecture: the ``jaxnets.models.mlp.MLP`` the params belong to (for its layer sizes and
+      parametrization); default ``apply_fn.__self__`` when ``apply_fn`` is ``module.apply``.
+
+  Returns:
+    ``{"train_error", "num_classes", "m", "vc_dim_pairwise", "vc_bound", "margin_gamma",
+    "spectral_margin_bound", "grs_margin_bound", "pacbayes_sigma", "pacbayes_kl",
+    "pacbayes_train_error_mc", "pacbayes_bound"}``. For ``K`` classes the VC bound uses the
+    pairwise growth function (:func:`multiclass_log_growth_bound`) and the margin bounds their
+    ``K``-class forms (``theory.margins``); the PAC-Bayes bound is Maurer's kl form with
+    posterior ``N(w, sigma^2 I)`` and prior ``N(w_0, sigma^2 I)``, ``sigma`` the largest on a
+    grid of ``2^8`` log-spaced values that raises the train error by <= 0.1 (the grid costs
+    ``ln 2^8`` in the union bound), and the stochastic train error bounded above by the
+    Chernoff Monte-Carlo bound (``pac_bayes.monte_carlo_error_bound``) before it enters.
+
+  Raises:
+    JaxnetsError: the params are not a jaxnets MLP's (norm-based bounds need its matrices).
+  """
+  from theory import margins as mg  # margins builds on this module
+  from theory import pac_bayes as pb
+
+  model = architecture if architecture is not None else getattr(apply_fn, "__self__", None)
+  if model is None or not hasattr(model, "parametrization") or not hasattr(model, "depth"):
+    raise JaxnetsError("bounds() needs a jaxnets MLP (jaxnets.models.mlp.MLP): pass "
+                       "apply_fn=model.apply or architecture=model")
+  x, labels = (np.asarray(a) for a in train_data)
+  x = x.reshape(len(x), -1).astype(np.float32)
+  m = len(x)
+  logits = np.asarray(apply_fn(params, x), np.float64)
+  num_classes = 2 if logits.shape[-1] == 1 else logits.shape[-1]
+  train_error = _errors(logits, labels)
+  sizes = [x.shape[1]] + [model.width] * model.depth + [1]
+  vc_dim = relu_net_vc_dim_upper(sizes)
+  weights = mg.mlp_weight_matrices(model, params)
+  margins = np.asarray(mg.classification_margins(jnp.asarray(logits), jnp.asarray(labels)))
+  # Jiang et al. (2020, sec. 6) take the margin gamma as the 10th percentile of train margins.
+  gamma = float(max(np.quantile(margins, 0.1), 1e-6))
+  key = jax.random.key(0) if key is None else key
+  init = jax.tree.map(jnp.zeros_like, params) if init_params is None else init_params
+  # The local reparameterization is exact and cheap for standard-parametrization MLPs.
+  stochastic = (pb.mlp_local_reparam(model.act) if model.parametrization == "standard"
+                else pb.per_example_sampler(apply_fn))
+  sigma = pb.sharpness_sigma(stochastic, params, jnp.asarray(x), jnp.asarray(labels), key)
+  log_std = jax.tree.map(lambda w: jnp.full_like(w, math.log(sigma)), params)
+  errs = pb.stochastic_errors(stochastic, params, log_std, jnp.asarray(x), jnp.asarray(labels),
+                              jax.random.fold_in(key, 1), num_passes=num_passes)
+  q_train_upper = pb.monte_carlo_error_bound(float(errs.mean()), num_passes * m, delta_mc)
+  dist2 = sum(float(jnp.sum((a - b) ** 2)) for a, b in zip(jax.tree.leaves(params),
+                                                         jax.tree.leaves(init)))
+  kl = dist2 / (2 * sigma ** 2)  # KL(N(w, s^2 I) || N(w0, s^2 I))
+  return {
+      "train_error": train_error, "num_classes": float(num_classes), "m": float(m),
+      "vc_dim_pairwise": vc_dim,
+      "vc_bound": multiclass_vc_bound(train_error, vc_dim, m, num_classes, delta),
+      "margin_gamma": gamma,
+      "spectral_margin_bound": mg.spectral_margin_bound(margins, weights, x, gamma, delta),
+      "grs_margin_bound": mg.norm_margin_bound(margins, weights, x, gamma, delta),
+      "pacbayes_sigma": sigma, "pacbayes_kl": kl,
+      "pacbayes_train_error_mc": float(errs.mean()),
+      "pacbayes_bound": pb.pac_bayes_kl_bound(q_train_upper, kl + 8 * math.log(2), m, delta),
+  }
