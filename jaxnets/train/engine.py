@@ -147,6 +147,9 @@ class DeviceBatches:
     self.batch_size = batch_size
     if batch_size is not None and not (isinstance(batch_size, int) and batch_size >= 1):
       raise JaxnetsError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    if batch_size is not None and batch_size > self.num_examples:
+      raise JaxnetsError(f"batch_size {batch_size} is larger than the dataset "
+                         f"({self.num_examples} examples); lower batch_size")
     self.tables = None
     if batch_size is not None and (batch_size < self.num_examples or seeds is None):
       one = lambda s: epoch_permutations(self.num_examples, batch_size, num_steps, s)
