@@ -144,7 +144,7 @@ def train_width_sweep(make_model: Callable[[int], Any], widths: list[int], x: np
   for width in widths:
     model = make_model(width)
     keys = [jax.random.fold_in(jax.random.fold_in(key, width), s) for s in range(seeds)]
-    init = engine_init(model, keys, x[:1])
+    init = _init_seeds(model, keys, x[:1])
     data_seeds = [int(jax.random.randint(jax.random.fold_in(k, 1), (), 0, 2**31 - 1))
                   for k in keys]
     trained = _fit(model.apply, init, x, y, make_opt(steps), steps, batch_size, data_seeds,
@@ -162,7 +162,7 @@ def train_width_sweep(make_model: Callable[[int], Any], widths: list[int], x: np
   return result
 
 
-def engine_init(model, keys: list[jax.Array], x0: jax.Array) -> PyTree:
+def _init_seeds(model, keys: list[jax.Array], x0: jax.Array) -> PyTree:
   """The params of ``model`` from each key, stacked on a leading seed axis."""
   return jax.jit(jax.vmap(lambda k: model.init(k, x0)))(jnp.stack(keys))
 
