@@ -67,8 +67,12 @@ def input_state(x1: jax.Array, x2: jax.Array, compute_ntk: bool) -> State:
   flat1 = x1.reshape((n1, -1, channels))
   flat2 = x2.reshape((n2, -1, channels))
   nngp = jnp.einsum("npc,mqc->nmpq", flat1, flat2) / channels
-  cov1 = jnp.einsum("npc,nqc->npq", flat1, flat1) / channels
-  cov2 = jnp.einsum("npc,nqc->npq", flat2, flat2) / channels
+  if spatial:
+    cov1 = jnp.einsum("npc,nqc->npq", flat1, flat1) / channels
+    cov2 = jnp.einsum("npc,nqc->npq", flat2, flat2) / channels
+  else:  # as an einsum, XLA's CPU backend forms the whole x x^T for this diagonal
+    cov1 = jnp.sum(flat1 * flat1, axis=-1, keepdims=True)[..., None] / channels
+    cov2 = jnp.sum(flat2 * flat2, axis=-1, keepdims=True)[..., None] / channels
   nngp = nngp.reshape((n1, n2) + spatial + spatial)
   return State(cov1=cov1.reshape((n1,) + spatial + spatial),
                cov2=cov2.reshape((n2,) + spatial + spatial), nngp=nngp,
@@ -112,6 +116,9 @@ class KernelFn:
       raise JaxnetsError(f"batch_size must be a positive integer, got {batch_size}")
     compute_ntk = "ntk" in names
     step = batch_size or max(len(x1), len(x2))
+    if step >= len(x1) and step >= len(x2):  # one block: no reassembly (it costs a copy)
+      nngp, ntk = self._compute(x1, x2, compute_ntk=compute_ntk)
+      return _select(get, names, nngp, ntk)
     blocks = [[self._compute(x1[i:i + step], x2[j:j + step], compute_ntk=compute_ntk)
                for j in range(0, len(x2), step)] for i in range(0, len(x1), step)]
 
@@ -119,13 +126,17 @@ class KernelFn:
       return jnp.concatenate([jnp.concatenate([b[which] for b in row], axis=1)
                               for row in blocks], axis=0)
 
-    nngp, ntk = assemble(0), assemble(1) if compute_ntk else None
-    out = {"nngp": nngp, "ntk": ntk}
-    if get is None:
-      return Kernel(nngp, ntk)
-    if isinstance(get, str):
-      return out[get]
-    return tuple(out[name] for name in names)
+    return _select(get, names, assemble(0), assemble(1) if compute_ntk else None)
+
+
+def _select(get, names: tuple[str, ...], nngp: jax.Array, ntk: jax.Array | None):
+  """What ``kernel_fn(..., get)`` returns: a ``Kernel``, one array or a tuple of arrays."""
+  if get is None:
+    return Kernel(nngp, ntk)
+  out = {"nngp": nngp, "ntk": ntk}
+  if isinstance(get, str):
+    return out[get]
+  return tuple(out[name] for name in names)
 
 
 def _parse_get(get: str | Sequence[str] | None) -> tuple[str, ...]:
