@@ -23,7 +23,7 @@ positions of one channel, channels being i.i.d. in the limit:
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence, Union
 
 import jax
 import jax.numpy as jnp
@@ -52,13 +52,19 @@ class State(NamedTuple):
   nngp: jax.Array
   ntk: jax.Array | None  # None when only the NNGP is asked for
   gaussian: bool  # the entries are jointly Gaussian: an activation may follow
+  # The value is linear in weights drawn after the last FanOut (the output of a Dense or Conv,
+  # maybe pooled or normalised since): zero-mean and independent of every other branch, so
+  # FanInSum may add covariances (Yang 2019, "Tensor Programs I", sec. 5).
+  fresh: bool = False
 
   @property
   def spatial_ndim(self) -> int:
     return (self.cov1.ndim - 1) // 2
 
 
-Transform = Callable[[State], State]
+# A layer's kernel maps a state to a state; between FanOut and FanInSum, tuples of states.
+States = Union[State, tuple]
+Transform = Callable[[States], States]
 
 
 def input_state(x1: jax.Array, x2: jax.Array, compute_ntk: bool) -> State:
@@ -100,6 +106,9 @@ class KernelFn:
 
   def _compute_unjitted(self, x1: jax.Array, x2: jax.Array, compute_ntk: bool):
     state = self.transform(input_state(x1, x2, compute_ntk))
+    if not isinstance(state, State):
+      raise JaxnetsError(f"the network ends in {len(state)} parallel branches; join them "
+                         "with FanInSum")
     return state.nngp, state.ntk
 
   def __call__(self, x1: Any, x2: Any = None, get: str | Sequence[str] | None = None, *,
@@ -154,8 +163,22 @@ def _as_inputs(x: Any, name: str) -> jax.Array:
   return x.astype(jnp.promote_types(x.dtype, jnp.float32))
 
 
-def make_layer(init_fn: InitFn, apply_fn: ApplyFn, transform: Transform):
-  """The public triple ``(init_fn, apply_fn, kernel_fn)`` of one layer or a composition."""
+def make_layer(init_fn: InitFn, apply_fn: ApplyFn, transform: Transform,
+               branches: bool = False):
+  """The public triple ``(init_fn, apply_fn, kernel_fn)`` of one layer or a composition.
+
+  ``branches``: the layer takes tuples of states (``parallel``, ``FanInSum``, ``serial``);
+  any other layer given the branches of a ``FanOut`` raises a clear error.
+  """
+  if not branches:
+    one = transform
+
+    def transform(state):
+      if not isinstance(state, State):
+        raise JaxnetsError(f"a layer got the {len(state)} branches of a FanOut; apply layers "
+                           "to branches with parallel(...) and join them with FanInSum()")
+      return one(state)
+
   return init_fn, apply_fn, KernelFn(transform)
 
 
@@ -174,7 +197,7 @@ def _affine(state: State, w_std: float, b_std: float, linear: Callable) -> State
     return w_std**2 * linear(k) + b_std**2
   nngp = cov(state.nngp)
   ntk = None if state.ntk is None else nngp + w_std**2 * linear(state.ntk)
-  return State(cov(state.cov1), cov(state.cov2), nngp, ntk, gaussian=True)
+  return State(cov(state.cov1), cov(state.cov2), nngp, ntk, gaussian=True, fresh=True)
 
 
 def Dense(out_dim: int, W_std: float = 1.0, b_std: float = 0.0):  # noqa: N802,N803 (stax names)
@@ -240,7 +263,7 @@ def Conv(out_chan: int, filter_shape: Sequence[int],  # noqa: N802 (stax names)
     if b_std:
       params["b"] = jax.random.normal(kb, (out_chan,))
     out = jax.eval_shape(apply_fn, params, jax.ShapeDtypeStruct((1,) + tuple(input_shape[1:]),
-                                                               jnp.float32))
+                                                               params["w"].dtype))
     return (input_shape[0],) + out.shape[1:], params
 
   def apply_fn(params, x):
@@ -285,63 +308,6 @@ def _conv_covariance(k: jax.Array, filter_shape: Shape, strides: Shape,
       total = total + padded[tuple(index)]
     k = total / f
   return k
-
-
-# --- Pooling and reshaping ---------------------------------------------------------------------
-
-
-def Flatten():  # noqa: N802
-  """``(N, *S, C) -> (N, |S| C)``. Kernel: the mean of the same-position covariances.
-
-  A dense layer after flattening divides by ``sqrt(|S| C)``, so it sees
-  ``(1/|S|) sum_p k[p, p]``: positions are not mixed, only the diagonal survives (Novak et al.
-  2019, "vectorization"; neural-tangents ``stax.Flatten``). The result is no longer
-  one Gaussian coordinate's covariance, so an activation may not follow directly.
-  """
-  def init_fn(key, input_shape):
-    del key
-    return (input_shape[0], math.prod(input_shape[1:])), {}
-
-  def apply_fn(params, x):
-    del params
-    return x.reshape((x.shape[0], -1))
-
-  def transform(state):
-    def trace(k, lead):
-      size = math.prod(k.shape[lead:lead + state.spatial_ndim])
-      k = k.reshape(k.shape[:lead] + (size, size))
-      return jnp.diagonal(k, axis1=-2, axis2=-1).mean(axis=-1)
-    return State(trace(state.cov1, 1), trace(state.cov2, 1), trace(state.nngp, 2),
-                 None if state.ntk is None else trace(state.ntk, 2),
-                 gaussian=state.gaussian and state.spatial_ndim == 0)
-
-  return make_layer(init_fn, apply_fn, transform)
-
-
-def GlobalAvgPool():  # noqa: N802
-  """``(N, *S, C) -> (N, C)``, the mean over positions. Kernel: the mean over all pairs ``p, q``.
-
-  Averaging jointly Gaussian entries keeps them Gaussian (Novak et al. 2019; Arora et al.
-  2019, "global average pooling").
-  """
-  def init_fn(key, input_shape):
-    del key
-    return (input_shape[0], input_shape[-1]), {}
-
-  def apply_fn(params, x):
-    del params
-    return x.mean(axis=tuple(range(1, x.ndim - 1)))
-
-  def transform(state):
-    if state.spatial_ndim == 0:
-      raise JaxnetsError("GlobalAvgPool needs inputs with spatial axes (N, *S, C); "
-                         "use it after a Conv")
-    def pool(k):
-      return k.mean(axis=tuple(range(k.ndim - 2 * state.spatial_ndim, k.ndim)))
-    return State(pool(state.cov1), pool(state.cov2), pool(state.nngp),
-                 None if state.ntk is None else pool(state.ntk), gaussian=state.gaussian)
-
-  return make_layer(init_fn, apply_fn, transform)
 
 
 def _check_positive(**values: int) -> None:

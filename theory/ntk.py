@@ -131,9 +131,8 @@ def empirical_ntk_fn(f: ApplyFn, trace_axes: Sequence[int] = (-1,),
   in_axis = 0 if vmap_axes is None else vmap_axes[0]
   blocks = {"jacobian_contraction": _ntk_block_jacobian_contraction(f0),
             "ntk_vector_products": _ntk_block_ntk_vector_products(f0)}
-  chosen = {}  # input/param shapes -> implementation picked by "auto"
   compiled = {}  # (implementation, traced axes, output rank) -> jitted block, reused per call
-  graphs = {}  # example and param shapes -> structured-derivatives graph
+  plans = {}  # input and parameter signature -> (x1, x2, params) -> kernel
 
   def jitted_block(impl: str, traced: tuple[int, ...], out_ndim: int) -> Callable:
     key = (impl, traced, out_ndim)
@@ -142,29 +141,33 @@ def empirical_ntk_fn(f: ApplyFn, trace_axes: Sequence[int] = (-1,),
       compiled[key] = jax.jit(lambda a, b, p: _trace_outputs(block(a, b, p), traced, out_ndim))
     return compiled[key]
 
-  def ntk_fn(x1: jax.Array, x2: jax.Array | None, params: PyTree) -> jax.Array:
-    x1 = jnp.moveaxis(jnp.asarray(x1), in_axis, 0)
-    x2 = None if x2 is None else jnp.moveaxis(jnp.asarray(x2), in_axis, 0)
-    x2_ = x1 if x2 is None else x2
+  def plan(x1: jax.Array, x2: jax.Array, params: PyTree) -> Callable:
+    """Everything that depends only on shapes: output shape, implementation, compiled code."""
     out_shape = jax.eval_shape(f0, params, x1[:1]).shape[1:]
     traced = _canonical_axes(trace_axes, len(out_shape))
-    traced_size = math.prod(out_shape[a] for a in traced)
     impl = implementation
-    if impl == "auto":
-      shapes = (x1.shape, x2_.shape, traced,
-                tuple(p.shape for p in jax.tree.leaves(params)))
-      if shapes not in chosen:  # the cost analysis lowers f: do it once per shape
-        candidates = (("ntk_vector_products",) if vmap_axes is None else None)
-        chosen[shapes] = choose_implementation(f0, params, x1, x2_, traced_size=traced_size,
-                                               candidates=candidates)
-      impl = chosen[shapes]
+    if impl == "auto":  # the cost analysis lowers f: once per signature
+      impl = choose_implementation(
+          f0, params, x1, x2, traced_size=math.prod(out_shape[a] for a in traced),
+          candidates=("ntk_vector_products",) if vmap_axes is None else None)
     if impl == "structured_derivatives":
-      key = (x1.shape[1:], x1.dtype, traced, jax.tree.structure(params),
-             tuple((p.shape, p.dtype) for p in jax.tree.leaves(params)))
-      if key not in graphs:
-        graphs[key] = _StructuredBlocks(f0, params, x1, traced, len(out_shape))
-      return graphs[key](x1, x2, params, batch_size)
-    return _blockwise(jitted_block(impl, traced, len(out_shape)), x1, x2, params, batch_size)
+      blocks_sd = _StructuredBlocks(f0, params, x1, traced, len(out_shape))
+      return lambda a, b, p: blocks_sd(a, b, p, batch_size)
+    block = jitted_block(impl, traced, len(out_shape))
+    return lambda a, b, p: _blockwise(block, a, b, p, batch_size)
+
+  def ntk_fn(x1: jax.Array, x2: jax.Array | None, params: PyTree) -> jax.Array:
+    x1 = jnp.asarray(x1)
+    x2 = None if x2 is None else jnp.asarray(x2)
+    if in_axis:
+      x1 = jnp.moveaxis(x1, in_axis, 0)
+      x2 = None if x2 is None else jnp.moveaxis(x2, in_axis, 0)
+    leaves, treedef = jax.tree.flatten(params)
+    key = (x1.shape, x1.dtype, None if x2 is None else (x2.shape, x2.dtype), treedef,
+           tuple((jnp.shape(p), jnp.result_type(p)) for p in leaves))
+    if key not in plans:
+      plans[key] = plan(x1, x1 if x2 is None else x2, params)
+    return plans[key](x1, x2, params)
 
   return ntk_fn
 
