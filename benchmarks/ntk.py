@@ -47,6 +47,8 @@ _WORKER = flags.DEFINE_bool("worker", False, "Internal: time jaxnets once, print
 _PEAK = flags.DEFINE_bool("peak_memory", False,
                           "Peak memory of the structured NTK of the MLP at N=4096.")
 _PEAK_CASE = flags.DEFINE_string("peak_case", "", "Internal: one --peak_memory measurement.")
+_ONLY = flags.DEFINE_string("only", "", "Time only the cases whose name contains this, e.g. "
+                            "'analytic' or 'empirical mlp'.")
 
 _ROOT = pathlib.Path(__file__).resolve().parent.parent
 
@@ -84,7 +86,7 @@ def _time_jaxnets(repeats: int) -> dict:
   from theory import ntk  # noqa: PLC0415
 
   networks, times = _networks(), {}
-  for kind, network, n in C.CASES:
+  for kind, network, n in C.selected(_ONLY.value):
     apply_fn, init, kernel_fn = networks[network]
     x = jnp.asarray(C.inputs(network, n))
     name = C.case_name(kind, network, n)
@@ -128,8 +130,10 @@ def _compare(repeats: int, rounds: int) -> None:
   if not pathlib.Path(_NT_PYTHON.value).exists():
     sys.exit(f"error: no neural-tangents Python at {_NT_PYTHON.value}; create the virtualenv "
              "as in the docstring of benchmarks/ntk.py or pass --nt_python")
-  jn_cmd = [sys.executable, "-m", "benchmarks.ntk", "--worker", f"--repeats={repeats}"]
-  nt_cmd = [_NT_PYTHON.value, "-m", "benchmarks.ntk_neural_tangents", f"--repeats={repeats}"]
+  only = f"--only={_ONLY.value}"
+  jn_cmd = [sys.executable, "-m", "benchmarks.ntk", "--worker", f"--repeats={repeats}", only]
+  nt_cmd = [_NT_PYTHON.value, "-m", "benchmarks.ntk_neural_tangents", f"--repeats={repeats}",
+            only]
   pooled = {"jaxnets": {}, "neural-tangents": {}}
   versions = {}
   order = [("jaxnets", jn_cmd), ("neural-tangents", nt_cmd)]
@@ -141,7 +145,7 @@ def _compare(repeats: int, rounds: int) -> None:
       print(f"round {r + 1}/{rounds}: {framework} done", file=sys.stderr, flush=True)
   rows = ["| case | jaxnets best | neural-tangents best | ratio (jaxnets / NT) |",
           "|---|---|---|---|"]
-  for kind, network, n in C.CASES:
+  for kind, network, n in C.selected(_ONLY.value):
     case = C.case_name(kind, network, n)
     (jn_impl, jn_t), (nt_impl, nt_t) = _best(pooled["jaxnets"][case]), _best(
         pooled["neural-tangents"][case])

@@ -41,3 +41,12 @@ def inputs(network: str, n: int) -> np.ndarray:
   """The same float32 inputs ``(n, *INPUT_SHAPES[network])`` in both processes."""
   rng = np.random.default_rng(n)
   return rng.normal(size=(n,) + INPUT_SHAPES[network]).astype(np.float32)
+
+
+def selected(only: str = "") -> tuple[tuple[str, str, int], ...]:
+  """The cases whose name contains ``only`` (all of them for ``""``)."""
+  cases = tuple(c for c in CASES if only in case_name(*c))
+  if not cases:
+    raise SystemExit(f"error: no case name contains {only!r}; names: "
+                     + ", ".join(case_name(*c) for c in CASES))
+  return cases

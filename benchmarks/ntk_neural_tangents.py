@@ -45,9 +45,10 @@ def _timed(fn, repeats: int) -> list[float]:
 def main() -> None:
   parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
   parser.add_argument("--repeats", type=int, default=5)
+  parser.add_argument("--only", default="", help="time only cases whose name contains this")
   args = parser.parse_args()
   times = {}
-  for kind, network, n in C.CASES:
+  for kind, network, n in C.selected(args.only):
     init_fn, apply_fn, kernel_fn = _network(network)
     x = jnp.asarray(C.inputs(network, n))
     name = C.case_name(kind, network, n)

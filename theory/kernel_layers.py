@@ -94,7 +94,9 @@ class KernelFn:
     get: ``None`` for a ``Kernel(nngp, ntk)``; ``"nngp"`` or ``"ntk"`` for one array; a tuple
       of those names for a tuple of arrays in that order.
     batch_size: computes blocks of ``batch_size x batch_size`` input pairs at a time, which
-      bounds the memory of convolutional kernels (``N1 N2 |S|^2`` numbers per array).
+      bounds the memory of convolutional kernels (``N1 N2 |S|^2`` numbers per array). With
+      ``x2=None`` only the blocks on and above the diagonal are computed (also without
+      ``batch_size`` once the kernel has more than ``2^22`` entries: 4 x 4 blocks).
 
   Returns arrays of shape ``(N1, N2)`` when the network ends in a vector output, in the dtype
   of the inputs (float64 under ``jax_enable_x64`` with float64 inputs).
@@ -115,6 +117,7 @@ class KernelFn:
                batch_size: int | None = None):
     names = _parse_get(get)
     x1 = _as_inputs(x1, "x1")
+    symmetric = x2 is None
     x2 = x1 if x2 is None else _as_inputs(x2, "x2")
     if x2.shape[1:] != x1.shape[1:]:
       raise JaxnetsError(f"x2 of shape {x2.shape} does not match x1 of shape {x1.shape}; pass "
@@ -124,6 +127,8 @@ class KernelFn:
     if batch_size is not None and batch_size < 1:
       raise JaxnetsError(f"batch_size must be a positive integer, got {batch_size}")
     compute_ntk = "ntk" in names
+    if symmetric:
+      return _select(get, names, *self._symmetric(x1, batch_size, compute_ntk))
     step = batch_size or max(len(x1), len(x2))
     if step >= len(x1) and step >= len(x2):  # one block: no reassembly (it costs a copy)
       nngp, ntk = self._compute(x1, x2, compute_ntk=compute_ntk)
@@ -136,6 +141,39 @@ class KernelFn:
                               for row in blocks], axis=0)
 
     return _select(get, names, assemble(0), assemble(1) if compute_ntk else None)
+
+
+  def _symmetric(self, x: jax.Array, batch_size: int | None, compute_ntk: bool):
+    """``k(x, x)`` from the blocks on and above the diagonal, the others by symmetry.
+
+    ``k(x_j, x_i)`` is ``k(x_i, x_j)`` with the two example axes and the two groups of
+    position axes swapped. Without ``batch_size``, kernels of more than ``2^22`` entries are
+    split into 4 x 4 blocks, 10 of which are computed.
+    """
+    n = len(x)
+    entries = n * n * math.prod(x.shape[1:-1]) ** 2
+    step = batch_size or (n if entries <= 1 << 22 else -(-n // 4))
+    if step >= n:
+      return self._compute(x, x, compute_ntk=compute_ntk)
+    xp = jnp.concatenate([x, jnp.zeros((-n % step,) + x.shape[1:], x.dtype)]) if n % step else x
+    parts = [xp[i:i + step] for i in range(0, len(xp), step)]
+    done = {}
+    for i, a in enumerate(parts):
+      for j in range(i, len(parts)):
+        done[i, j] = self._compute(a, parts[j], compute_ntk=compute_ntk)
+
+    def assemble(which):
+      def block(i, j):
+        if i <= j:
+          return done[i, j][which]
+        k = done[j, i][which]
+        d = (k.ndim - 2) // 2
+        return jnp.transpose(k, (1, 0) + tuple(range(2 + d, 2 + 2 * d)) + tuple(range(2, 2 + d)))
+      rows = [jnp.concatenate([block(i, j) for j in range(len(parts))], axis=1)
+              for i in range(len(parts))]
+      return jnp.concatenate(rows, axis=0)[:n, :n]
+
+    return assemble(0), assemble(1) if compute_ntk else None
 
 
 def _select(get, names: tuple[str, ...], nngp: jax.Array, ntk: jax.Array | None):
