@@ -127,6 +127,11 @@ def _angle(sin_term: jax.Array, cos_term: jax.Array) -> jax.Array:
   """
   if cos_term.dtype == jnp.float64:
     return jnp.arctan2(sin_term, cos_term)
+  return _angle_polynomial(sin_term, cos_term)
+
+
+@jax.custom_jvp
+def _angle_polynomial(sin_term: jax.Array, cos_term: jax.Array) -> jax.Array:
   abs_cos = jnp.abs(cos_term)
   hi, lo = jnp.maximum(abs_cos, sin_term), jnp.minimum(abs_cos, sin_term)
   a = lo / jnp.where(hi > 0, hi, 1.0)
@@ -137,6 +142,16 @@ def _angle(sin_term: jax.Array, cos_term: jax.Array) -> jax.Array:
   t = a * poly
   t = jnp.where(sin_term > abs_cos, jnp.pi / 2 - t, t)
   return jnp.where(cos_term < 0, jnp.pi - t, t)
+
+
+@_angle_polynomial.defjvp
+def _angle_polynomial_jvp(primals, tangents):
+  # d atan2(s, c) = (c ds - s dc) / (s^2 + c^2): the derivative of the exact function, which
+  # keeps gradients (and their compilation) as cheap as with jnp.arctan2.
+  (s, c), (ds, dc) = primals, tangents
+  norm = s * s + c * c
+  return (_angle_polynomial(s, c),
+          jnp.where(norm > 0, (c * ds - s * dc) / jnp.where(norm > 0, norm, 1.0), 0.0))
 
 
 def _relu_dual(c12, v1, v2):

@@ -97,9 +97,9 @@ def empirical_ntk_fn(f: ApplyFn, trace_axes: Sequence[int] = (-1,),
     batch_size: compute blocks of at most ``batch_size x batch_size`` examples (inputs are
       zero-padded to a multiple so one compiled block serves all). ``None``: one block.
       Structured derivatives keep the per-example factors of all of ``x2`` (``N2 F`` numbers,
-      ``F = sum_dense S (K + O M) + O P_explicit``) and one block of ``x1``; e.g. for the
-      ``[Dense 512, ReLU] x 3 + Dense 1`` MLP on ``N = 4096`` inputs of dimension 64, ``F =
-      3,137`` (50 MB for all ``N``) and the kernel itself is 67 MB (float32).
+      ``F = sum_dense S (K + O M) + O P_explicit``) when they fit in 1 GiB, else recompute them
+      per block; e.g. for the ``[Dense 512, ReLU] x 3 + Dense 1`` MLP on ``N = 4096`` inputs of
+      dimension 64, ``F = 3,136`` (49 MiB for all ``N``) and the kernel is 64 MiB (float32).
     vmap_axes: ``(in_axis, out_axis)``, the axis of ``x`` and of ``f``'s output that index
       examples (``(0, 0)``: the leading axis). ``None``: ``f`` need not act on examples
       independently (e.g. batch norm in training mode); then only ``ntk_vector_products``
@@ -183,6 +183,9 @@ def _batch_first(f: ApplyFn, vmap_axes: tuple[int, int]) -> ApplyFn:
   return lambda p, x: jnp.moveaxis(f(p, jnp.moveaxis(x, 0, in_axis)), out_axis, 0)
 
 
+_FEATURE_BYTES = 1 << 30  # structured derivatives keep the factors of x2 up to this size
+
+
 class _StructuredBlocks:
   """Structured-derivatives NTK of one input/param signature, by blocks (see ``batch_size``)."""
 
@@ -200,6 +203,8 @@ class _StructuredBlocks:
     self.whole = jax.jit(lambda a, b, p: contract(feats(a, p), feats(b, p)))
     self.whole_sym = jax.jit(lambda a, p: (lambda fa: contract(fa, fa))(feats(a, p)))
     self.kept_ndim = out_ndim - len(traced)
+    self.feature_bytes = (ntk_structured.feature_size(graph, num_out)
+                          * jnp.dtype(x1.dtype).itemsize)
 
   def __call__(self, x1, x2, params, batch_size):
     n1 = x1.shape[0]
@@ -209,15 +214,21 @@ class _StructuredBlocks:
     b = batch_size
     x1p = _pad_to_multiple(x1, b)
     x2p = x1p if x2 is None else _pad_to_multiple(x2, b)
-    cols = [self.features(x2p[j:j + b], params) for j in range(0, x2p.shape[0], b)]
+    # Keep the factors of every block of x2 when they fit in _FEATURE_BYTES; else recompute
+    # them for each block of x1 (memory 2 b F instead of N2 F).
+    keep = x2p.shape[0] * self.feature_bytes <= _FEATURE_BYTES
+    column = lambda j: self.features(x2p[j * b:(j + 1) * b], params)  # noqa: E731
+    cols = [column(j) for j in range(x2p.shape[0] // b)] if keep else None
     rows = []
     for i in range(0, x1p.shape[0], b):
-      f1 = cols[i // b] if x2 is None else self.features(x1p[i:i + b], params)
+      f1 = (cols[i // b] if cols else column(i // b)) if x2 is None else self.features(
+          x1p[i:i + b], params)
       row = []
-      for j, f2 in enumerate(cols):
+      for j in range(x2p.shape[0] // b):
         if x2 is None and j < i // b:  # symmetric: the transpose of a block already made
           row.append(self._transpose(rows[j][i // b]))
         else:
+          f2 = f1 if (x2 is None and j == i // b) else cols[j] if cols else column(j)
           row.append(self.contract(f1, f2))
       rows.append(row)
     return jnp.concatenate([jnp.concatenate(r, axis=1) for r in rows], axis=0)[:n1, :n2]

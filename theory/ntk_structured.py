@@ -93,6 +93,9 @@ def trace_graph(f: Callable, params: PyTree, x_one: jax.Array, num_outputs: int)
   if out_kinds[0] is not _X:
     raise JaxnetsError("f's output does not depend on its input x; the structured NTK needs "
                        "f(params, x) to act on x (use implementation='jacobian_contraction')")
+  # A site with integer outputs passes no gradient (d out_s / d theta = 0): leave it out.
+  sites = [s for s in sites
+           if any(jnp.issubdtype(v.aval.dtype, jnp.inexact) for v in s.eqn.outvars)]
   uses = {}
   for site in sites:
     for leaf in site.leaves:
@@ -105,6 +108,16 @@ def trace_graph(f: Callable, params: PyTree, x_one: jax.Array, num_outputs: int)
     (dense if use_dense else explicit).append(k)
   return Graph(closed, tuple(sites), frozenset(inlined), len(leaves), tuple(dense),
                tuple(explicit))
+
+
+def feature_size(graph: Graph, num_outputs: int) -> int:
+  """Numbers per example in :class:`Features`: ``sum_dense S (K + O M) + O P_explicit``."""
+  size = 0
+  for k in graph.dense_sites:
+    s, kk, m = _dense_sizes(graph.sites[k])
+    size += s * (kk + num_outputs * m)
+  avals = graph.closed.jaxpr.invars[:graph.num_leaves]
+  return size + num_outputs * sum(avals[i].aval.size for i in graph.explicit_leaves)
 
 
 def _dense_is_cheaper(site: Site, num_outputs: int) -> bool:
@@ -364,8 +377,8 @@ def flops(graph: Graph, n1: int, n2: int, num_out: int, traced_size: int,
   explicit route's per-example gradients ``(N1 + N2) O 2 P_e`` and their contraction
   ``2 N1 N2 O^2 P_e / O_t``; dense sites ``2 N1 N2 S^2 (K + O^2 M / O_t)``.
   """
-  leaves = jax.tree.leaves([v.aval for v in graph.closed.jaxpr.invars[:graph.num_leaves]])
-  p_e = sum(leaves[i].size for i in graph.explicit_leaves)
+  avals = graph.closed.jaxpr.invars[:graph.num_leaves]
+  p_e = sum(avals[i].aval.size for i in graph.explicit_leaves)
   cost = (n1 + n2) * (1 + num_out) * forward_flops
   cost += (n1 + n2) * num_out * 2 * p_e + 2 * n1 * n2 * num_out**2 * p_e / traced_size
   for k in graph.dense_sites:
