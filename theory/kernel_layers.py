@@ -244,7 +244,7 @@ def Dense(out_dim: int, W_std: float = 1.0, b_std: float = 0.0):  # noqa: N802,N
   The kernel does not depend on ``out_dim`` (infinite width); ``init_fn``/``apply_fn`` use it.
   On spatial inputs it acts at each position (a 1x1 convolution), as in neural-tangents.
   """
-  _check_positive(out_dim=out_dim)
+  check_positive(out_dim=out_dim)
   _check_std(W_std, b_std)
 
   def init_fn(key, input_shape):
@@ -273,7 +273,7 @@ def Conv(out_chan: int, filter_shape: Sequence[int],  # noqa: N802 (stax names)
   """
   filter_shape = tuple(int(f) for f in filter_shape)
   strides = tuple(int(s) for s in strides) if strides is not None else (1,) * len(filter_shape)
-  _check_positive(out_chan=out_chan,
+  check_positive(out_chan=out_chan,
                   **{f"filter_shape[{i}]": f for i, f in enumerate(filter_shape)},
                   **{f"strides[{i}]": s for i, s in enumerate(strides)})
   _check_std(W_std, b_std)
@@ -348,7 +348,7 @@ def _conv_covariance(k: jax.Array, filter_shape: Shape, strides: Shape,
   return k
 
 
-def _check_positive(**values: int) -> None:
+def check_positive(**values: int) -> None:
   for name, value in values.items():
     if int(value) != value or value < 1:
       raise JaxnetsError(f"{name} must be a positive integer, got {value!r}")

@@ -15,7 +15,7 @@ import jax
 import jax.numpy as jnp
 
 from jaxnets.errors import JaxnetsError
-from theory.kernel_layers import State, _check_positive, make_layer
+from theory.kernel_layers import State, check_positive, make_layer
 
 
 def Flatten():  # noqa: N802
@@ -84,7 +84,7 @@ def AvgPool(window_shape: Sequence[int], strides: Sequence[int] | None = None,  
   """
   window = tuple(int(w) for w in window_shape)
   strides = tuple(int(s) for s in strides) if strides is not None else (1,) * len(window)
-  _check_positive(**{f"window_shape[{i}]": w for i, w in enumerate(window)},
+  check_positive(**{f"window_shape[{i}]": w for i, w in enumerate(window)},
                   **{f"strides[{i}]": s for i, s in enumerate(strides)})
   padding = padding.upper()
   if padding not in ("SAME", "VALID") or len(strides) != len(window):

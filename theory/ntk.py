@@ -45,7 +45,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnets.errors import JaxnetsError
-from theory import ntk_structured
+from theory import ntk_blocks, ntk_structured
 
 PyTree = Any
 ApplyFn = Callable[[PyTree, jax.Array], jax.Array]
@@ -99,7 +99,9 @@ def empirical_ntk_fn(f: ApplyFn, trace_axes: Sequence[int] = (-1,),
       Structured derivatives keep the per-example factors of all of ``x2`` (``N2 F`` numbers,
       ``F = sum_dense S (K + O M) + O P_explicit``) when they fit in 1 GiB, else recompute them
       per block; e.g. for the ``[Dense 512, ReLU] x 3 + Dense 1`` MLP on ``N = 4096`` inputs of
-      dimension 64, ``F = 3,136`` (49 MiB for all ``N``) and the kernel is 64 MiB (float32).
+      dimension 64, ``F = 3,136`` (49 MiB for all ``N``) and the kernel is 64 MiB (float32);
+      the peak memory of the call grows by 466 MiB in one block, 226 MiB with
+      ``batch_size=1024`` and 213 MiB with 512 (``python -m benchmarks.ntk --peak_memory``).
     vmap_axes: ``(in_axis, out_axis)``, the axis of ``x`` and of ``f``'s output that index
       examples (``(0, 0)``: the leading axis). ``None``: ``f`` need not act on examples
       independently (e.g. batch norm in training mode); then only ``ntk_vector_products``
@@ -151,10 +153,10 @@ def empirical_ntk_fn(f: ApplyFn, trace_axes: Sequence[int] = (-1,),
           f0, params, x1, x2, traced_size=math.prod(out_shape[a] for a in traced),
           candidates=("ntk_vector_products",) if vmap_axes is None else None)
     if impl == "structured_derivatives":
-      blocks_sd = _StructuredBlocks(f0, params, x1, traced, len(out_shape))
+      blocks_sd = ntk_blocks.StructuredBlocks(f0, params, x1, traced, len(out_shape))
       return lambda a, b, p: blocks_sd(a, b, p, batch_size)
     block = jitted_block(impl, traced, len(out_shape))
-    return lambda a, b, p: _blockwise(block, a, b, p, batch_size)
+    return lambda a, b, p: ntk_blocks.blockwise(block, a, b, p, batch_size)
 
   def ntk_fn(x1: jax.Array, x2: jax.Array | None, params: PyTree) -> jax.Array:
     x1 = jnp.asarray(x1)
@@ -181,61 +183,6 @@ def _batch_first(f: ApplyFn, vmap_axes: tuple[int, int]) -> ApplyFn:
   if (in_axis, out_axis) == (0, 0):
     return f
   return lambda p, x: jnp.moveaxis(f(p, jnp.moveaxis(x, 0, in_axis)), out_axis, 0)
-
-
-_FEATURE_BYTES = 1 << 30  # structured derivatives keep the factors of x2 up to this size
-
-
-class _StructuredBlocks:
-  """Structured-derivatives NTK of one input/param signature, by blocks (see ``batch_size``)."""
-
-  def __init__(self, f: ApplyFn, params: PyTree, x1: jax.Array, traced: tuple[int, ...],
-               out_ndim: int):
-    out = jax.eval_shape(f, params, x1[:1])
-    num_out = math.prod(out.shape[1:])
-    self.graph = ntk_structured.trace_graph(
-        f, params, jax.ShapeDtypeStruct((1,) + x1.shape[1:], x1.dtype), num_out)
-    graph = self.graph
-    feats = lambda x, p: ntk_structured.features(graph, p, x)  # noqa: E731
-    contract = lambda a, b: ntk_structured.contract(a, b, out_ndim, traced)  # noqa: E731
-    self.features = jax.jit(feats)
-    self.contract = jax.jit(contract)
-    self.whole = jax.jit(lambda a, b, p: contract(feats(a, p), feats(b, p)))
-    self.whole_sym = jax.jit(lambda a, p: (lambda fa: contract(fa, fa))(feats(a, p)))
-    self.kept_ndim = out_ndim - len(traced)
-    self.feature_bytes = (ntk_structured.feature_size(graph, num_out)
-                          * jnp.dtype(x1.dtype).itemsize)
-
-  def __call__(self, x1, x2, params, batch_size):
-    n1 = x1.shape[0]
-    n2 = n1 if x2 is None else x2.shape[0]
-    if batch_size is None or (batch_size >= n1 and batch_size >= n2):
-      return self.whole_sym(x1, params) if x2 is None else self.whole(x1, x2, params)
-    b = batch_size
-    x1p = _pad_to_multiple(x1, b)
-    x2p = x1p if x2 is None else _pad_to_multiple(x2, b)
-    # Keep the factors of every block of x2 when they fit in _FEATURE_BYTES; else recompute
-    # them for each block of x1 (memory 2 b F instead of N2 F).
-    keep = x2p.shape[0] * self.feature_bytes <= _FEATURE_BYTES
-    column = lambda j: self.features(x2p[j * b:(j + 1) * b], params)  # noqa: E731
-    cols = [column(j) for j in range(x2p.shape[0] // b)] if keep else None
-    rows = []
-    for i in range(0, x1p.shape[0], b):
-      f1 = (cols[i // b] if cols else column(i // b)) if x2 is None else self.features(
-          x1p[i:i + b], params)
-      row = []
-      for j in range(x2p.shape[0] // b):
-        if x2 is None and j < i // b:  # symmetric: the transpose of a block already made
-          row.append(self._transpose(rows[j][i // b]))
-        else:
-          f2 = f1 if (x2 is None and j == i // b) else cols[j] if cols else column(j)
-          row.append(self.contract(f1, f2))
-      rows.append(row)
-    return jnp.concatenate([jnp.concatenate(r, axis=1) for r in rows], axis=0)[:n1, :n2]
-
-  def _transpose(self, block: jax.Array) -> jax.Array:
-    k = self.kept_ndim
-    return jnp.transpose(block, (1, 0) + tuple(range(2 + k, 2 + 2 * k)) + tuple(range(2, 2 + k)))
 
 
 def empirical_nngp_fn(f: ApplyFn, trace_axes: Sequence[int] = (-1,),
@@ -266,7 +213,7 @@ def empirical_nngp_fn(f: ApplyFn, trace_axes: Sequence[int] = (-1,),
     out_ndim = len(jax.eval_shape(f, params, x1[:1]).shape) - 1
     traced = _canonical_axes(trace_axes, out_ndim)
 
-    return _blockwise(_nngp_block(traced, out_ndim), x1, x2, params, batch_size)
+    return ntk_blocks.blockwise(_nngp_block(traced, out_ndim), x1, x2, params, batch_size)
 
   return nngp_fn
 
@@ -388,35 +335,3 @@ def _trace_outputs(k: jax.Array, traced: tuple[int, ...], out_ndim: int) -> jax.
 def _check_batch_size(batch_size: int | None) -> None:
   if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
     raise JaxnetsError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-
-
-def _blockwise(block_fn: Callable, x1: jax.Array, x2: jax.Array, params: PyTree,
-               batch_size: int | None) -> jax.Array:
-  """Assembles ``block_fn(x1[i:i+b], x2[j:j+b], params)`` blocks into the full kernel.
-
-  Both inputs are zero-padded to a multiple of ``b`` so that every block has one shape and
-  the jitted block compiles once; padded rows and columns are cut off at the end. With
-  ``x2=None`` a single block is computed as ``block_fn(x1, None, params)`` (symmetric).
-  """
-  x1 = jnp.asarray(x1)
-  n1 = x1.shape[0]
-  if x2 is None and (batch_size is None or batch_size >= n1):
-    return block_fn(x1, None, params)
-  x2 = x1 if x2 is None else jnp.asarray(x2)
-  n2 = x2.shape[0]
-  if batch_size is None or (batch_size >= n1 and batch_size >= n2):
-    return block_fn(x1, x2, params)
-  b = batch_size
-  x1p, x2p = _pad_to_multiple(x1, b), _pad_to_multiple(x2, b)
-  rows = []
-  for i in range(0, x1p.shape[0], b):
-    rows.append(jnp.concatenate([block_fn(x1p[i:i + b], x2p[j:j + b], params)
-                                 for j in range(0, x2p.shape[0], b)], axis=1))
-  return jnp.concatenate(rows, axis=0)[:n1, :n2]
-
-
-def _pad_to_multiple(x: jax.Array, b: int) -> jax.Array:
-  """``x`` with zero examples appended so that its length is a multiple of ``b``."""
-  if x.shape[0] % b == 0:
-    return x
-  return jnp.concatenate([x, jnp.zeros((-x.shape[0] % b,) + x.shape[1:], x.dtype)])

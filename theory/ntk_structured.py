@@ -177,7 +177,7 @@ def _analyze(jaxpr, const_kinds, in_kinds, const_chains, in_chains, path, sites,
 
 def _chain(eqn, chains) -> tuple[int, float] | None:
   name = eqn.primitive.name
-  if name in ("convert_element_type", "reshape", "copy", "copy_p") and chains[0] is not None:
+  if name in ("convert_element_type", "reshape", "copy") and chains[0] is not None:
     return chains[0]
   if name == "neg" and chains[0] is not None:
     return chains[0][0], -chains[0][1]
@@ -205,7 +205,7 @@ def _dense_rule(eqn, kinds, chains) -> _Dense | None:
 
 
 def _evaluate(jaxpr, consts, args, path, graph, sites_by_path, hook):
-  """Evaluates ``jaxpr``; at each site ``hook(site, invals, outvals)`` may replace the outputs.
+  """Evaluates ``jaxpr``; at each site the outputs are ``hook(site, invals)``.
 
   Equations whose inputs are not all known (``None``: the input-dependent values when only the
   parameter side is evaluated) are skipped, except sites, which the hook completes.
