@@ -3,10 +3,9 @@
 neural-tangents no longer imports on current JAX, so this script runs in its own virtualenv with
 the last JAX it supports (it imports names removed from ``jax.core`` in JAX 0.6)::
 
-  python -m venv /tmp/ntvenv
-  /tmp/ntvenv/bin/pip install "jax[cpu]==0.4.30" neural-tangents==0.6.5
-  cd /work/main && /tmp/ntvenv/bin/python benchmarks/nt_reference.py \
-      --out=tests/data/nt_reference_kernels.npz
+  python -m venv /work/venvs/nt
+  /work/venvs/nt/bin/pip install "jax[cpu]==0.4.23" "numpy<2" "scipy<1.13" neural-tangents==0.6.5
+  /work/venvs/nt/bin/python benchmarks/nt_reference.py --out=tests/data/nt_reference_kernels.npz
 
 It computes, in float64, the analytic NNGP and NTK of the architectures below on fixed seeded
 inputs (``x1`` with itself and with ``x2``) and stores them with the inputs. Only numpy and
@@ -41,6 +40,22 @@ def _cnn(pool, strides=(1, 1), padding="SAME"):
                      stax.Dense(1, W_std=W_STD, b_std=B_STD))
 
 
+def _dense():
+  return stax.Dense(512, W_std=W_STD, b_std=B_STD)
+
+
+def _conv():
+  return stax.Conv(64, (3, 3), padding="SAME", W_std=W_STD, b_std=B_STD)
+
+
+def _residual(layer):
+  """Pre-activation residual block ``x + layer(relu(layer(relu(x))))`` (He et al. 2016)."""
+  return stax.serial(stax.FanOut(2),
+                     stax.parallel(stax.Identity(),
+                                   stax.serial(stax.Relu(), layer(), stax.Relu(), layer())),
+                     stax.FanInSum())
+
+
 # name -> (input kind, architecture); the names are the keys the test reads.
 ARCHITECTURES = {
     **{f"mlp_relu_depth{d}": ("vec", _mlp(d, stax.Relu)) for d in (1, 2, 3)},
@@ -50,6 +65,31 @@ ARCHITECTURES = {
     "cnn_relu_flatten": ("img", _cnn(stax.Flatten)),
     "cnn_relu_flatten_stride2": ("img", _cnn(stax.Flatten, strides=(2, 1))),
     "cnn_relu_avg_valid": ("img", _cnn(stax.GlobalAvgPool, padding="VALID")),
+    # Residual blocks, average pooling and layer normalisation.
+    "mlp_residual": ("vec", stax.serial(_dense(), _residual(_dense), _residual(_dense),
+                                        stax.Relu(), stax.Dense(1, W_std=W_STD, b_std=B_STD))),
+    "mlp_layernorm": ("vec", stax.serial(_dense(), stax.LayerNorm(), stax.Relu(), _dense(),
+                                         stax.LayerNorm(), stax.Relu(),
+                                         stax.Dense(1, W_std=W_STD, b_std=B_STD))),
+    "cnn_residual": ("img", stax.serial(_conv(), _residual(_conv), stax.Relu(),
+                                        stax.GlobalAvgPool(),
+                                        stax.Dense(1, W_std=W_STD, b_std=B_STD))),
+    "cnn_avgpool_valid": ("img", stax.serial(_conv(), stax.Relu(),
+                                             stax.AvgPool((2, 2), strides=(2, 2)),
+                                             _conv(), stax.Relu(), stax.Flatten(),
+                                             stax.Dense(1, W_std=W_STD, b_std=B_STD))),
+    "cnn_avgpool_same": ("img", stax.serial(_conv(), stax.Relu(),
+                                            stax.AvgPool((3, 3), padding="SAME"),
+                                            _conv(), stax.Relu(), stax.GlobalAvgPool(),
+                                            stax.Dense(1, W_std=W_STD, b_std=B_STD))),
+    "cnn_layernorm": ("img", stax.serial(_conv(), stax.LayerNorm(), stax.Relu(), _conv(),
+                                         stax.LayerNorm(axis=(1, 2, 3)), stax.Relu(),
+                                         stax.GlobalAvgPool(),
+                                         stax.Dense(1, W_std=W_STD, b_std=B_STD))),
+    "cnn_resnet": ("img", stax.serial(_conv(), _residual(_conv),
+                                      stax.AvgPool((2, 2), strides=(2, 2)), stax.LayerNorm(),
+                                      stax.Relu(), _conv(), stax.Relu(), stax.Flatten(),
+                                      stax.Dense(1, W_std=W_STD, b_std=B_STD))),
 }
 
 

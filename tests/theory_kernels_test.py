@@ -34,6 +34,15 @@ def x64():
     yield
 
 
+_ACTS = {"relu": nn.relu, "erf": jax.scipy.special.erf, "tanh": jnp.tanh}
+
+
+def _mlp(depth, act="relu", w_std=W_STD, b_std=B_STD, width=512, num_outputs=1):
+  """The triple of a jaxnets NTK-parameterised MLP (the one public route to its kernel)."""
+  return K.from_model(MLP(num_outputs=num_outputs, width=width, depth=depth, act=_ACTS[act],
+                          parametrization="ntk", w_std=w_std, b_std=b_std))
+
+
 def _rel_err(measured, expected) -> float:
   measured, expected = np.asarray(measured), np.asarray(expected)
   assert measured.shape == expected.shape, (measured.shape, expected.shape)
@@ -48,26 +57,58 @@ def _nt_architecture(name: str):
   def conv(**kw):
     return K.Conv(64, (3, 3), W_std=W_STD, b_std=B_STD, **kw)
 
-  def cnn(pool, **kw):
-    return K.serial(conv(**kw), K.Relu(), conv(**kw), K.Relu(), pool(),
-                    K.Dense(1, W_std=W_STD, b_std=B_STD))
+  def dense():
+    return K.Dense(512, W_std=W_STD, b_std=B_STD)
 
-  if name.startswith("mlp_"):
+  def head(*pool):
+    return (*pool, K.Dense(1, W_std=W_STD, b_std=B_STD))
+
+  def cnn(pool, **kw):
+    return K.serial(conv(**kw), K.Relu(), conv(**kw), K.Relu(), *head(pool()))
+
+  def residual(layer):
+    return K.serial(K.FanOut(2), K.parallel(K.Identity(), K.serial(K.Relu(), layer(), K.Relu(),
+                                                                   layer())), K.FanInSum())
+
+  if name.startswith("mlp_") and name.split("_")[1] in ("relu", "erf", "gelu"):
     _, act, depth = name.split("_")
     # GELU has a closed form in NT; ours is quadrature, here with enough nodes for 1e-6.
     act = K.Gelu(degree=128) if act == "gelu" else {"relu": K.Relu, "erf": K.Erf}[act]()
-    hidden = [layer for _ in range(int(depth[-1]))
-              for layer in (K.Dense(512, W_std=W_STD, b_std=B_STD), act)]
-    return K.serial(*hidden, K.Dense(1, W_std=W_STD, b_std=B_STD))
-  return {"cnn_relu_avg": lambda: cnn(K.GlobalAvgPool),
-          "cnn_relu_flatten": lambda: cnn(K.Flatten),
-          "cnn_relu_flatten_stride2": lambda: cnn(K.Flatten, strides=(2, 1)),
-          "cnn_relu_avg_valid": lambda: cnn(K.GlobalAvgPool, padding="VALID")}[name]()
+    hidden = [layer for _ in range(int(depth[-1])) for layer in (dense(), act)]
+    return K.serial(*hidden, *head())
+  return {
+      "cnn_relu_avg": lambda: cnn(K.GlobalAvgPool),
+      "cnn_relu_flatten": lambda: cnn(K.Flatten),
+      "cnn_relu_flatten_stride2": lambda: cnn(K.Flatten, strides=(2, 1)),
+      "cnn_relu_avg_valid": lambda: cnn(K.GlobalAvgPool, padding="VALID"),
+      "mlp_residual": lambda: K.serial(dense(), residual(dense), residual(dense), K.Relu(),
+                                       *head()),
+      "mlp_layernorm": lambda: K.serial(dense(), K.LayerNorm(), K.Relu(), dense(), K.LayerNorm(),
+                                        K.Relu(), *head()),
+      "cnn_residual": lambda: K.serial(conv(), residual(conv), K.Relu(),
+                                       *head(K.GlobalAvgPool())),
+      "cnn_avgpool_valid": lambda: K.serial(conv(), K.Relu(), K.AvgPool((2, 2), strides=(2, 2)),
+                                            conv(), K.Relu(), *head(K.Flatten())),
+      "cnn_avgpool_same": lambda: K.serial(conv(), K.Relu(), K.AvgPool((3, 3), padding="SAME"),
+                                           conv(), K.Relu(), *head(K.GlobalAvgPool())),
+      "cnn_layernorm": lambda: K.serial(conv(), K.LayerNorm(), K.Relu(), conv(),
+                                        K.LayerNorm(axis=(1, 2, 3)), K.Relu(),
+                                        *head(K.GlobalAvgPool())),
+      "cnn_resnet": lambda: K.serial(conv(), residual(conv), K.AvgPool((2, 2), strides=(2, 2)),
+                                     K.LayerNorm(), K.Relu(), conv(), K.Relu(),
+                                     *head(K.Flatten())),
+  }[name]()
 
 
 NT_NAMES = ([f"mlp_{act}_depth{d}" for act in ("relu", "erf") for d in (1, 2, 3)]
             + ["mlp_gelu_depth2", "cnn_relu_avg", "cnn_relu_flatten", "cnn_relu_flatten_stride2",
-               "cnn_relu_avg_valid"])
+               "cnn_relu_avg_valid", "mlp_residual", "mlp_layernorm", "cnn_residual",
+               "cnn_avgpool_valid", "cnn_avgpool_same", "cnn_layernorm", "cnn_resnet"])
+
+
+def test_reference_file_has_every_architecture():
+  names = {key.split("/")[0] for key in np.load(REFERENCE).files if "/" in key}
+  assert names == set(NT_NAMES), names ^ set(NT_NAMES)
 
 
 @pytest.mark.parametrize("name", NT_NAMES)
@@ -115,7 +156,7 @@ def test_one_hidden_layer_matches_arccos_and_arcsine_kernels(act, x64):
   x, y = rng.normal(size=(7, 4)), rng.normal(size=(5, 4))
   x[1] = x[0]  # identical inputs: the angle is 0, where float rounding matters most
   y[0] = -x[2]  # opposite inputs: the angle is pi
-  k = K.mlp(1, act=act, w_std=W_STD, b_std=B_STD)[2](x, y)
+  k = _mlp(1, act)[2](x, y)
   nngp, ntk = _one_hidden_layer(act, x, y)
   assert _rel_err(k.nngp, nngp) < 1e-10
   assert _rel_err(k.ntk, ntk) < 1e-10
@@ -130,7 +171,7 @@ def test_diagonal_on_the_sphere_is_exact(dtype, tol):
   x *= 3.0 / np.linalg.norm(x, axis=1, keepdims=True)
   with jax.enable_x64(dtype == np.float64):
     for depth in (1, 4):
-      k = K.kernel_fn_from_mlp(depth, "relu", w_std=math.sqrt(2.0), b_std=0.0)(x.astype(dtype))
+      k = _mlp(depth, w_std=math.sqrt(2.0), b_std=0.0)[2](x.astype(dtype))
       assert k.ntk.dtype == dtype
       np.testing.assert_allclose(np.diag(k.nngp), 2.0, rtol=tol)
       np.testing.assert_allclose(np.diag(k.ntk), 2.0 * (depth + 1), rtol=tol)
@@ -179,7 +220,7 @@ def test_one_conv_layer_is_arccos_kernel_of_patches(pool, x64):
 def test_quadrature_converges_to_closed_form_erf(x64):
   rng = np.random.default_rng(5)
   x, y = rng.normal(size=(5, 4)), rng.normal(size=(3, 4))
-  exact = K.mlp(2, act="erf", w_std=W_STD, b_std=B_STD)[2](x, y)
+  exact = _mlp(2, "erf")[2](x, y)
   layers = [K.Dense(512, W_std=W_STD, b_std=B_STD), K.Elementwise(jax.scipy.special.erf, 128)]
   quad = K.serial(*layers, *layers, K.Dense(1, W_std=W_STD, b_std=B_STD))[2](x, y)
   assert _rel_err(quad.nngp, exact.nngp) < 1e-8
@@ -218,8 +259,7 @@ def test_one_hidden_layer_mlp_matches_monte_carlo(act):
   """Width 512, 256 readout units, 64 initialisations: unbiased, so 5 standard errors."""
   x = np.random.default_rng(6).normal(size=(6, 5)).astype(np.float32)
   x[1] = x[0]
-  init_fn, apply_fn, kernel_fn = K.mlp(1, act=act, w_std=W_STD, b_std=B_STD, width=512,
-                                       num_outputs=256)
+  init_fn, apply_fn, kernel_fn = _mlp(1, act, num_outputs=256)
   (nngp, nngp_se), (ntk, ntk_se) = _monte_carlo(lambda k: init_fn(k, x.shape)[1], apply_fn,
                                                 x, num_inits=64)
   k = kernel_fn(x)
@@ -262,22 +302,71 @@ def test_jaxnets_mlp_matches_its_kernel():
   _assert_within("ntk", ntk, ntk_se, k.ntk)
 
 
-def test_from_model_and_config_helpers_agree(x64):
-  x = np.random.default_rng(9).normal(size=(4, 6))
+def test_from_model_is_the_model_layer_for_layer(x64):
+  """``from_model``'s finite net is the jaxnets MLP (same outputs for the same weights), and
+  its kernel equals the layers written out."""
+  x = np.random.default_rng(9).normal(size=(4, 2, 3))
   model = MLP(num_outputs=3, width=16, depth=3, act=jax.scipy.special.erf,
               parametrization="ntk", w_std=W_STD, b_std=B_STD)
-  by_model = K.from_model(model)[2](x.reshape(4, 2, 3))
-  by_config = K.kernel_fn_from_mlp(3, "erf", w_std=W_STD, b_std=B_STD)(x)
+  init_fn, apply_fn, kernel_fn = K.from_model(model)
   by_layers = K.serial(*[layer for _ in range(3) for layer in
                          (K.Dense(9, W_std=W_STD, b_std=B_STD), K.Erf())],
-                       K.Dense(1, W_std=W_STD, b_std=B_STD))[2](x)
-  for a, b in ((by_model, by_layers), (by_config, by_layers)):
-    np.testing.assert_allclose(a.nngp, b.nngp, rtol=1e-13)
-    np.testing.assert_allclose(a.ntk, b.ntk, rtol=1e-13)
-  # The finite networks have the same shapes as the models they stand for.
-  init_fn, apply_fn, _ = K.from_model(model)
-  shape, params = init_fn(jax.random.key(0), (4, 2, 3))
-  assert shape == (4, 3) and apply_fn(params, x.reshape(4, 2, 3)).shape == (4, 3)
+                       K.Dense(1, W_std=W_STD, b_std=B_STD))[2](x.reshape(4, 6))
+  by_model = kernel_fn(x)
+  np.testing.assert_allclose(by_model.nngp, by_layers.nngp, rtol=1e-13)
+  np.testing.assert_allclose(by_model.ntk, by_layers.ntk, rtol=1e-13)
+  variables = model.init(jax.random.key(0), x)["params"]
+  shape, params = init_fn(jax.random.key(0), x.shape)
+  dense = iter(variables[f"dense_{i}"] for i in range(4))
+  # serial(Flatten, [Dense, Erf] x 3, Dense): the Dense entries take the model's weights.
+  params = [{"w": v["kernel"], "b": v["bias"]} if p else p
+            for p, v in ((p, next(dense) if p else None) for p in params)]
+  assert shape == (4, 3)
+  np.testing.assert_allclose(apply_fn(params, x), model.apply({"params": variables}, x),
+                             rtol=1e-12)
+
+
+def test_arccos_kernel_is_the_one_layer_relu_kernel(x64):
+  """Cho & Saul (2009) eq. 1-3, against closed values and against the analytic NNGP/NTK of
+  Dense(W_std=sqrt 2) -> Relu -> Dense(W_std=1): NNGP = k_1 / d, NTK - NNGP = (x.y / d) k_0."""
+  rng = np.random.default_rng(12)
+  x, y = rng.normal(size=(6, 5)), rng.normal(size=(4, 5))
+  y[0], y[1] = x[0], -x[1]  # angles 0 and pi
+  y[2] = x[2] - x[2] @ x[3] / (x[3] @ x[3]) * x[3]  # orthogonal to x[3]
+  k0, k1 = K.arccos_kernel(x, y, order=0), K.arccos_kernel(x, y, order=1)
+  norms = np.linalg.norm(x, axis=1)
+  np.testing.assert_allclose([k0[0, 0], k0[1, 1], k0[3, 2]], [1.0, 0.0, 0.5], atol=1e-12)
+  np.testing.assert_allclose([k1[0, 0], k1[1, 1], k1[3, 2]],
+                             [norms[0]**2, 0.0, norms[3] * np.linalg.norm(y[2]) / np.pi],
+                             rtol=1e-12, atol=1e-12)
+  kernel = K.serial(K.Dense(64, W_std=math.sqrt(2.0)), K.Relu(), K.Dense(1))[2](x, y)
+  d = x.shape[1]
+  np.testing.assert_allclose(k1 / d, kernel.nngp, rtol=1e-12)
+  np.testing.assert_allclose(x @ y.T / d * k0, kernel.ntk - kernel.nngp, rtol=1e-10,
+                             atol=1e-12)
+  with pytest.raises(JaxnetsError, match="order"):
+    K.arccos_kernel(x, y, order=2)
+  with pytest.raises(JaxnetsError, match="x1"):
+    K.arccos_kernel(x, y[:, :3])
+
+
+def test_residual_sum_with_a_non_gaussian_shortcut_matches_monte_carlo():
+  """``h + W h / sqrt(n)`` with ``h = relu(Dense(x))``, then a readout: the shortcut is not
+  Gaussian (NT refuses it) but uncorrelated with the fresh branch, so covariances add. Width
+  256, 256 readout units, 48 initialisations; the output covariance is unbiased (5 standard
+  errors), the NTK has the O(depth / width) finite-width bias of the CNN test below."""
+  width, inits = 256, 48
+  x = np.random.default_rng(13).normal(size=(5, 4)).astype(np.float32)
+  init_fn, apply_fn, kernel_fn = K.serial(
+      K.Dense(width, W_std=W_STD, b_std=B_STD), K.Relu(), K.FanOut(2),
+      K.parallel(K.Identity(), K.Dense(width, W_std=W_STD, b_std=B_STD)), K.FanInSum(),
+      K.Dense(256, W_std=W_STD, b_std=B_STD))
+  (nngp, nngp_se), (ntk, ntk_se) = _monte_carlo(lambda k: init_fn(k, x.shape)[1], apply_fn,
+                                                x, num_inits=inits)
+  k = kernel_fn(x)
+  _assert_within("residual nngp", nngp, nngp_se, k.nngp)
+  _assert_within("residual ntk", ntk, ntk_se, k.ntk, bias=2 / width * np.max(k.ntk))
+  assert np.max(nngp_se) < 0.03 * np.max(k.nngp)
 
 
 # --- API, shapes, dtypes and errors ------------------------------------------------------------
@@ -308,7 +397,7 @@ def test_float32_is_finite_and_close_to_float64():
   """Identical, zero and tiny inputs (angles 0 and undefined) stay finite in float32."""
   x = np.random.default_rng(11).normal(size=(5, 4))
   x[1], x[2], x[3] = x[0], 0.0, 1e-20
-  kernel_fn = K.kernel_fn_from_mlp(3, "relu", w_std=math.sqrt(2.0), b_std=0.0)
+  kernel_fn = _mlp(3, w_std=math.sqrt(2.0), b_std=0.0)[2]
   k32 = kernel_fn(x.astype(np.float32))
   with jax.enable_x64(True):
     k64 = kernel_fn(x)
@@ -321,7 +410,7 @@ def test_float32_is_finite_and_close_to_float64():
 
 
 @pytest.mark.parametrize("make,x", [
-    (lambda: K.mlp(1), np.ones(5)),  # no batch axis
+    (lambda: _mlp(1), np.ones(5)),  # no batch axis
     (lambda: K.serial(K.Relu(), K.Dense(1)), np.ones((2, 3))),  # activation of the inputs
     (lambda: K.serial(K.Conv(2, (3, 3)), K.Dense(1)), np.ones((2, 3))),  # conv on vectors
     (lambda: K.serial(K.Dense(2), K.GlobalAvgPool()), np.ones((2, 3))),  # nothing to pool
@@ -333,8 +422,35 @@ def test_bad_architectures_and_inputs_raise(make, x):
     make()[2](x)
 
 
+def test_branches_pooling_and_normalisation_shapes_and_errors():
+  x = np.random.default_rng(14).normal(size=(3, 5, 5, 2))
+  conv = K.Conv(4, (3, 3))
+  init_fn, apply_fn, kernel_fn = K.serial(conv, K.AvgPool((2, 2), (2, 2)),
+                                          K.LayerNorm(axis=(1, 2, 3)), K.Relu())
+  assert kernel_fn(x, None, "nngp").shape == (3, 3, 2, 2, 2, 2)
+  shape, params = init_fn(jax.random.key(0), x.shape)
+  assert shape == (3, 2, 2, 4) and apply_fn(params, x).shape == shape
+  bad = [
+      K.serial(K.Dense(2), K.FanOut(2), K.parallel(K.Identity(), K.Identity()), K.FanInSum()),
+      K.serial(K.Dense(2), K.FanOut(2)),  # branches never joined
+      K.serial(K.Dense(2), K.FanOut(2), K.Dense(1)),  # a layer on branches
+      K.serial(K.Dense(2), K.FanOut(2), K.parallel(K.Dense(1)), K.FanInSum()),  # 2 != 1
+      K.serial(K.Dense(2), K.Relu(), K.LayerNorm()),  # not Gaussian
+      K.serial(K.Dense(2), K.LayerNorm(axis=0)),  # the batch axis
+  ]
+  for _, _, kernel_fn in bad:
+    with pytest.raises(JaxnetsError):
+      kernel_fn(np.ones((2, 3)))
+  for make in (lambda: K.AvgPool((2, 2), padding="FULL"), lambda: K.FanOut(0),
+               lambda: K.parallel(), lambda: K.AvgPool((0, 2))):
+    with pytest.raises(JaxnetsError):
+      make()
+  with pytest.raises(JaxnetsError):  # window larger than the image
+    K.serial(K.Conv(2, (1, 1)), K.AvgPool((9, 9)))[2](x)
+
+
 def test_bad_arguments_raise():
-  kernel_fn = K.mlp(1)[2]
+  kernel_fn = _mlp(1)[2]
   with pytest.raises(JaxnetsError):
     kernel_fn(np.ones((2, 3)), np.ones((2, 4)))
   with pytest.raises(JaxnetsError):
@@ -342,8 +458,9 @@ def test_bad_arguments_raise():
   with pytest.raises(JaxnetsError):
     kernel_fn(np.ones((2, 3)), batch_size=0)
   for bad in (lambda: K.Conv(2, (3, 3), padding="FULL"), lambda: K.Dense(0),
-              lambda: K.Dense(2, W_std=-1.0), lambda: K.mlp(1, act="softsign"),
+              lambda: K.Dense(2, W_std=-1.0), lambda: K.cnn(0),
               lambda: K.cnn(1, pool="max"), lambda: K.Elementwise(jnp.tanh, degree=0),
-              lambda: K.from_model(MLP(num_outputs=2, parametrization="standard"))):
+              lambda: K.from_model(MLP(num_outputs=2, parametrization="standard")),
+              lambda: K.from_model(MLP(num_outputs=2, depth=-1, parametrization="ntk"))):
     with pytest.raises(JaxnetsError):
       bad()

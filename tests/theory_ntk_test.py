@@ -12,9 +12,12 @@ import pytest
 from jaxnets.errors import JaxnetsError
 from jaxnets.models.cnn import CNN2D
 from jaxnets.models.mlp import MLP
-from theory import ntk
+from jaxnets.models.resnet import BasicBlock, CifarStem, PadShortcut, ResNet
+from theory import kernels as K
+from theory import ntk, ntk_structured
 
-IMPLEMENTATIONS = ("jacobian_contraction", "ntk_vector_products", "auto")
+IMPLEMENTATIONS = ("jacobian_contraction", "ntk_vector_products", "structured_derivatives",
+                   "auto")
 
 
 @pytest.fixture
@@ -60,21 +63,24 @@ def test_implementations_match_brute_force_jacobian_on_mlp(x64):
   expected = _brute_force_ntk(f, params, x1, x2)
   # Blocks of 2 with 5 and 3 inputs: padding and reassembly are exercised too. (Tracing the
   # output axes is checked on the linear model and on matrix outputs.)
-  for implementation in ("jacobian_contraction", "ntk_vector_products"):
+  for implementation in ("jacobian_contraction", "ntk_vector_products",
+                         "structured_derivatives"):
     kept = ntk.empirical_ntk_fn(f, (), implementation, batch_size=2)(x1, x2, params)
     np.testing.assert_allclose(kept, expected, rtol=1e-10, atol=1e-10)
 
 
 def test_implementations_agree_on_a_cnn(x64):
-  # Per-example Jacobians contracted vs VJP-then-JVP products share no code beyond f itself;
-  # on a conv net (max-pooling, dense head) they must agree to round-off.
+  # Per-example Jacobians contracted, VJP-then-JVP products and structured derivatives share
+  # no code beyond f itself; on a conv net (max-pooling, dense head) they agree to round-off.
   net = CNN2D(num_outputs=3, channels=(2, 3), hidden=4)
   x1 = np.random.default_rng(1).normal(size=(3, 4, 4, 1))
   params = jax.tree.map(lambda p: p.astype(jnp.float64), net.init(jax.random.key(0), x1))
   f = lambda p, x: net.apply(p, x)
   jc = ntk.empirical_ntk_fn(f, (), "jacobian_contraction")(x1, None, params)
   nvp = ntk.empirical_ntk_fn(f, (), "ntk_vector_products")(x1, None, params)
+  sd = ntk.empirical_ntk_fn(f, (), "structured_derivatives")(x1, None, params)
   np.testing.assert_allclose(jc, nvp, rtol=1e-10, atol=1e-10)
+  np.testing.assert_allclose(sd, jc, rtol=1e-10, atol=1e-10)
   assert np.abs(jc).max() > 1e-3  # not trivially zero
 
 
@@ -187,8 +193,11 @@ def test_auto_prefers_vector_products_for_many_params_and_few_examples():
   x = jnp.ones((8, 16))
   params = net.init(jax.random.key(0), x)
   f = lambda p, x: net.apply(p, x)
-  assert ntk.choose_implementation(f, params, x, x, traced_size=1) == "ntk_vector_products"
-  assert ntk.choose_implementation(f, params, x, x, traced_size=10) == "jacobian_contraction"
+  two = ("jacobian_contraction", "ntk_vector_products")
+  assert ntk.choose_implementation(f, params, x, x, 1, candidates=two) == "ntk_vector_products"
+  assert ntk.choose_implementation(f, params, x, x, 10, candidates=two) == "jacobian_contraction"
+  # Structured derivatives: 2 N^2 O^2 (K + M) per dense layer instead of 2 N^2 O^2 K M.
+  assert ntk.choose_implementation(f, params, x, x, 10) == "structured_derivatives"
 
 
 @pytest.mark.parametrize("trace_axes", [(), (-1,), (0,), (0, 1)])
@@ -203,6 +212,109 @@ def test_trace_axes_on_matrix_outputs(x64, trace_axes):
   expected = {(): full, (-1,): jnp.einsum("nmabcb->nmac", full) / 5,
               (0,): jnp.einsum("nmabad->nmbd", full) / 2,
               (0, 1): jnp.einsum("nmabab->nm", full) / 10}[trace_axes]
-  for implementation in ("jacobian_contraction", "ntk_vector_products"):
+  for implementation in IMPLEMENTATIONS[:3]:
     k = ntk.empirical_ntk_fn(f, trace_axes, implementation)(x, None, params)
     np.testing.assert_allclose(k, expected, rtol=1e-12, atol=1e-12)
+
+
+# --- structured derivatives == Jacobian contraction (float32, 1e-5 of the kernel's scale) ------
+
+
+def _assert_structured_matches(f, params, x1, x2=None, trace_axes=(-1,), batch_size=None,
+                               tol=1e-5):
+  """Structured derivatives vs Jacobian contraction, both in float32: the FLOPs are summed in
+  different orders, so they agree to float32 round-off relative to the kernel's scale."""
+  jc = ntk.empirical_ntk_fn(f, trace_axes, "jacobian_contraction")(x1, x2, params)
+  sd = ntk.empirical_ntk_fn(f, trace_axes, "structured_derivatives",
+                            batch_size=batch_size)(x1, x2, params)
+  assert sd.dtype == jnp.float32 and sd.shape == jc.shape
+  scale = float(jnp.abs(jc).max())
+  assert scale > 1e-3, scale  # not trivially zero
+  err = float(jnp.abs(sd - jc).max()) / scale
+  assert err <= tol, err
+  return sd
+
+
+def test_structured_matches_on_mlps():
+  rng = np.random.default_rng(7)
+  x1 = jnp.asarray(rng.normal(size=(6, 5)), jnp.float32)
+  x2 = jnp.asarray(rng.normal(size=(3, 5)), jnp.float32)
+  net = MLP(num_outputs=3, width=32, depth=2, parametrization="ntk", b_std=0.3)
+  params = net.init(jax.random.key(1), x1)
+  f = lambda p, x: net.apply(p, x)
+  _assert_structured_matches(f, params, x1, x2, trace_axes=())
+  # Blocks of 4 with 6 inputs: cached factors, padding and the mirrored symmetric blocks.
+  _assert_structured_matches(f, params, x1, None, (), batch_size=4)
+
+
+def test_structured_matches_on_a_cnn_with_dense_layers_over_positions():
+  # Conv, then Dense(64) acting at each of 2x2 positions: a dense site with S = 4 positions,
+  # where the (a1 a2^T) * (g1 g2^T) rule sums over pairs of positions. (jaxnets' CNN2D, with
+  # max-pooling, is compared in float64 in test_implementations_agree_on_a_cnn.)
+  init_fn, apply_fn, _ = K.serial(K.Conv(8, (3, 3), W_std=1.5), K.Relu(), K.Dense(64, W_std=1.5),
+                                  K.Relu(), K.Dense(64, W_std=1.5), K.GlobalAvgPool(),
+                                  K.Dense(1, W_std=1.5))
+  xs = jnp.asarray(np.random.default_rng(8).normal(size=(4, 2, 2, 2)), jnp.float32)
+  _, params = init_fn(jax.random.key(1), xs.shape)
+  graph = ntk_structured.trace_graph(apply_fn, params, xs[:1], 1)
+  sizes = [ntk_structured._dense_sizes(graph.sites[k]) for k in graph.dense_sites]
+  assert (4, 64, 64) in sizes, sizes
+  _assert_structured_matches(apply_fn, params, xs)
+
+
+def _perturbed(tree, key, scale):
+  leaves, treedef = jax.tree.flatten(tree)
+  keys = jax.random.split(key, len(leaves))
+  return jax.tree.unflatten(treedef, [l + scale * jax.random.normal(k, l.shape, l.dtype)
+                                      for l, k in zip(leaves, keys)])
+
+
+def test_structured_matches_on_a_resnet_with_batch_norm_in_inference_mode():
+  # A stem and one basic block (identity shortcut), BatchNorm using its running statistics:
+  # per-channel scale (a "mul" site) and shift (an "add" site). Parameters and statistics are
+  # perturbed so that no scale is the zero of Goyal et al.'s init.
+  net = ResNet(num_outputs=2, stage_sizes=(1,), widths=(4,), block=BasicBlock,
+               stem=CifarStem, shortcut=PadShortcut)
+  x = jnp.asarray(np.random.default_rng(9).normal(size=(3, 5, 5, 1)), jnp.float32)
+  variables = net.init(jax.random.key(0), x)
+  params = _perturbed(variables["params"], jax.random.key(1), 0.3)
+  stats = _perturbed(variables["batch_stats"], jax.random.key(2), 0.2)
+  stats = jax.tree.map(jnp.abs, stats)  # variances stay positive
+  f = lambda p, x: net.apply({"params": p, "batch_stats": stats}, x)
+  _assert_structured_matches(f, params, x, trace_axes=())
+
+
+def test_structured_matches_with_shared_weights_and_a_loop():
+  # W is used at two sites (shared: its gradients are summed before contracting) and V inside a
+  # lax.scan, a primitive the structured route treats as one opaque site.
+  rng = np.random.default_rng(10)
+  params = {"w": jnp.asarray(rng.normal(size=(5, 7)) / 2, jnp.float32),
+            "v": jnp.asarray(rng.normal(size=(5, 5)) / 2, jnp.float32)}
+
+  def f(p, x):
+    h = jnp.tanh(jnp.tanh(x @ p["w"]) @ p["w"].T)
+    h, _ = jax.lax.scan(lambda h, _: (jnp.tanh(h @ p["v"]), None), h, None, length=3)
+    return h[:, :2]
+
+  x = jnp.asarray(rng.normal(size=(4, 5)), jnp.float32)
+  _assert_structured_matches(f, params, x, trace_axes=())
+
+
+def test_vmap_axes_moves_the_example_axis():
+  rng = np.random.default_rng(11)
+  net = MLP(num_outputs=2, width=16, depth=1, parametrization="ntk")
+  x = jnp.asarray(rng.normal(size=(5, 3)), jnp.float32)
+  params = net.init(jax.random.key(0), x)
+  f = lambda p, x: net.apply(p, x)
+  expected = ntk.empirical_ntk_fn(f, ())(x, None, params)
+  f_t = lambda p, xt: f(p, xt.T).T  # examples on axis 1 of the input and of the output
+  for implementation in ("jacobian_contraction", "structured_derivatives"):
+    k = ntk.empirical_ntk_fn(f_t, (), implementation, vmap_axes=(1, 1))(x.T, None, params)
+    np.testing.assert_allclose(k, expected, rtol=1e-5, atol=1e-5)
+  # vmap_axes=None: f need not act on examples independently; only vector products apply.
+  k = ntk.empirical_ntk_fn(f, (), vmap_axes=None)(x, None, params)
+  np.testing.assert_allclose(k, expected, rtol=1e-5, atol=1e-5)
+  for bad in (dict(implementation="structured_derivatives", vmap_axes=None),
+              dict(batch_size=2, vmap_axes=None), dict(vmap_axes=(0,))):
+    with pytest.raises(JaxnetsError):
+      ntk.empirical_ntk_fn(f, (), **bad)(x, None, params)

@@ -23,7 +23,7 @@ positions of one channel, channels being i.i.d. in the limit:
 from __future__ import annotations
 
 import math
-from typing import Any, Callable, NamedTuple, Sequence
+from typing import Any, Callable, NamedTuple, Sequence, Union
 
 import jax
 import jax.numpy as jnp
@@ -52,13 +52,19 @@ class State(NamedTuple):
   nngp: jax.Array
   ntk: jax.Array | None  # None when only the NNGP is asked for
   gaussian: bool  # the entries are jointly Gaussian: an activation may follow
+  # The value is linear in weights drawn after the last FanOut (the output of a Dense or Conv,
+  # maybe pooled or normalised since): zero-mean and independent of every other branch, so
+  # FanInSum may add covariances (Yang 2019, "Tensor Programs I", sec. 5).
+  fresh: bool = False
 
   @property
   def spatial_ndim(self) -> int:
     return (self.cov1.ndim - 1) // 2
 
 
-Transform = Callable[[State], State]
+# A layer's kernel maps a state to a state; between FanOut and FanInSum, tuples of states.
+States = Union[State, tuple]
+Transform = Callable[[States], States]
 
 
 def input_state(x1: jax.Array, x2: jax.Array, compute_ntk: bool) -> State:
@@ -67,8 +73,12 @@ def input_state(x1: jax.Array, x2: jax.Array, compute_ntk: bool) -> State:
   flat1 = x1.reshape((n1, -1, channels))
   flat2 = x2.reshape((n2, -1, channels))
   nngp = jnp.einsum("npc,mqc->nmpq", flat1, flat2) / channels
-  cov1 = jnp.einsum("npc,nqc->npq", flat1, flat1) / channels
-  cov2 = jnp.einsum("npc,nqc->npq", flat2, flat2) / channels
+  if spatial:
+    cov1 = jnp.einsum("npc,nqc->npq", flat1, flat1) / channels
+    cov2 = jnp.einsum("npc,nqc->npq", flat2, flat2) / channels
+  else:  # as an einsum, XLA's CPU backend forms the whole x x^T for this diagonal
+    cov1 = jnp.sum(flat1 * flat1, axis=-1, keepdims=True)[..., None] / channels
+    cov2 = jnp.sum(flat2 * flat2, axis=-1, keepdims=True)[..., None] / channels
   nngp = nngp.reshape((n1, n2) + spatial + spatial)
   return State(cov1=cov1.reshape((n1,) + spatial + spatial),
                cov2=cov2.reshape((n2,) + spatial + spatial), nngp=nngp,
@@ -84,7 +94,9 @@ class KernelFn:
     get: ``None`` for a ``Kernel(nngp, ntk)``; ``"nngp"`` or ``"ntk"`` for one array; a tuple
       of those names for a tuple of arrays in that order.
     batch_size: computes blocks of ``batch_size x batch_size`` input pairs at a time, which
-      bounds the memory of convolutional kernels (``N1 N2 |S|^2`` numbers per array).
+      bounds the memory of convolutional kernels (``N1 N2 |S|^2`` numbers per array). With
+      ``x2=None`` only the blocks on and above the diagonal are computed (also without
+      ``batch_size`` once the kernel has more than ``2^22`` entries: 4 x 4 blocks).
 
   Returns arrays of shape ``(N1, N2)`` when the network ends in a vector output, in the dtype
   of the inputs (float64 under ``jax_enable_x64`` with float64 inputs).
@@ -96,12 +108,16 @@ class KernelFn:
 
   def _compute_unjitted(self, x1: jax.Array, x2: jax.Array, compute_ntk: bool):
     state = self.transform(input_state(x1, x2, compute_ntk))
+    if not isinstance(state, State):
+      raise JaxnetsError(f"the network ends in {len(state)} parallel branches; join them "
+                         "with FanInSum")
     return state.nngp, state.ntk
 
   def __call__(self, x1: Any, x2: Any = None, get: str | Sequence[str] | None = None, *,
                batch_size: int | None = None):
     names = _parse_get(get)
     x1 = _as_inputs(x1, "x1")
+    symmetric = x2 is None
     x2 = x1 if x2 is None else _as_inputs(x2, "x2")
     if x2.shape[1:] != x1.shape[1:]:
       raise JaxnetsError(f"x2 of shape {x2.shape} does not match x1 of shape {x1.shape}; pass "
@@ -111,7 +127,12 @@ class KernelFn:
     if batch_size is not None and batch_size < 1:
       raise JaxnetsError(f"batch_size must be a positive integer, got {batch_size}")
     compute_ntk = "ntk" in names
+    if symmetric:
+      return _select(get, names, *self._symmetric(x1, batch_size, compute_ntk))
     step = batch_size or max(len(x1), len(x2))
+    if step >= len(x1) and step >= len(x2):  # one block: no reassembly (it costs a copy)
+      nngp, ntk = self._compute(x1, x2, compute_ntk=compute_ntk)
+      return _select(get, names, nngp, ntk)
     blocks = [[self._compute(x1[i:i + step], x2[j:j + step], compute_ntk=compute_ntk)
                for j in range(0, len(x2), step)] for i in range(0, len(x1), step)]
 
@@ -119,13 +140,50 @@ class KernelFn:
       return jnp.concatenate([jnp.concatenate([b[which] for b in row], axis=1)
                               for row in blocks], axis=0)
 
-    nngp, ntk = assemble(0), assemble(1) if compute_ntk else None
-    out = {"nngp": nngp, "ntk": ntk}
-    if get is None:
-      return Kernel(nngp, ntk)
-    if isinstance(get, str):
-      return out[get]
-    return tuple(out[name] for name in names)
+    return _select(get, names, assemble(0), assemble(1) if compute_ntk else None)
+
+
+  def _symmetric(self, x: jax.Array, batch_size: int | None, compute_ntk: bool):
+    """``k(x, x)`` from the blocks on and above the diagonal, the others by symmetry.
+
+    ``k(x_j, x_i)`` is ``k(x_i, x_j)`` with the two example axes and the two groups of
+    position axes swapped. Without ``batch_size``, kernels of more than ``2^22`` entries are
+    split into 4 x 4 blocks, 10 of which are computed.
+    """
+    n = len(x)
+    entries = n * n * math.prod(x.shape[1:-1]) ** 2
+    step = batch_size or (n if entries <= 1 << 22 else -(-n // 4))
+    if step >= n:
+      return self._compute(x, x, compute_ntk=compute_ntk)
+    xp = jnp.concatenate([x, jnp.zeros((-n % step,) + x.shape[1:], x.dtype)]) if n % step else x
+    parts = [xp[i:i + step] for i in range(0, len(xp), step)]
+    done = {}
+    for i, a in enumerate(parts):
+      for j in range(i, len(parts)):
+        done[i, j] = self._compute(a, parts[j], compute_ntk=compute_ntk)
+
+    def assemble(which):
+      def block(i, j):
+        if i <= j:
+          return done[i, j][which]
+        k = done[j, i][which]
+        d = (k.ndim - 2) // 2
+        return jnp.transpose(k, (1, 0) + tuple(range(2 + d, 2 + 2 * d)) + tuple(range(2, 2 + d)))
+      rows = [jnp.concatenate([block(i, j) for j in range(len(parts))], axis=1)
+              for i in range(len(parts))]
+      return jnp.concatenate(rows, axis=0)[:n, :n]
+
+    return assemble(0), assemble(1) if compute_ntk else None
+
+
+def _select(get, names: tuple[str, ...], nngp: jax.Array, ntk: jax.Array | None):
+  """What ``kernel_fn(..., get)`` returns: a ``Kernel``, one array or a tuple of arrays."""
+  if get is None:
+    return Kernel(nngp, ntk)
+  out = {"nngp": nngp, "ntk": ntk}
+  if isinstance(get, str):
+    return out[get]
+  return tuple(out[name] for name in names)
 
 
 def _parse_get(get: str | Sequence[str] | None) -> tuple[str, ...]:
@@ -143,8 +201,22 @@ def _as_inputs(x: Any, name: str) -> jax.Array:
   return x.astype(jnp.promote_types(x.dtype, jnp.float32))
 
 
-def make_layer(init_fn: InitFn, apply_fn: ApplyFn, transform: Transform):
-  """The public triple ``(init_fn, apply_fn, kernel_fn)`` of one layer or a composition."""
+def make_layer(init_fn: InitFn, apply_fn: ApplyFn, transform: Transform,
+               branches: bool = False):
+  """The public triple ``(init_fn, apply_fn, kernel_fn)`` of one layer or a composition.
+
+  ``branches``: the layer takes tuples of states (``parallel``, ``FanInSum``, ``serial``);
+  any other layer given the branches of a ``FanOut`` raises a clear error.
+  """
+  if not branches:
+    one = transform
+
+    def transform(state):
+      if not isinstance(state, State):
+        raise JaxnetsError(f"a layer got the {len(state)} branches of a FanOut; apply layers "
+                           "to branches with parallel(...) and join them with FanInSum()")
+      return one(state)
+
   return init_fn, apply_fn, KernelFn(transform)
 
 
@@ -163,7 +235,7 @@ def _affine(state: State, w_std: float, b_std: float, linear: Callable) -> State
     return w_std**2 * linear(k) + b_std**2
   nngp = cov(state.nngp)
   ntk = None if state.ntk is None else nngp + w_std**2 * linear(state.ntk)
-  return State(cov(state.cov1), cov(state.cov2), nngp, ntk, gaussian=True)
+  return State(cov(state.cov1), cov(state.cov2), nngp, ntk, gaussian=True, fresh=True)
 
 
 def Dense(out_dim: int, W_std: float = 1.0, b_std: float = 0.0):  # noqa: N802,N803 (stax names)
@@ -172,7 +244,7 @@ def Dense(out_dim: int, W_std: float = 1.0, b_std: float = 0.0):  # noqa: N802,N
   The kernel does not depend on ``out_dim`` (infinite width); ``init_fn``/``apply_fn`` use it.
   On spatial inputs it acts at each position (a 1x1 convolution), as in neural-tangents.
   """
-  _check_positive(out_dim=out_dim)
+  check_positive(out_dim=out_dim)
   _check_std(W_std, b_std)
 
   def init_fn(key, input_shape):
@@ -201,7 +273,7 @@ def Conv(out_chan: int, filter_shape: Sequence[int],  # noqa: N802 (stax names)
   """
   filter_shape = tuple(int(f) for f in filter_shape)
   strides = tuple(int(s) for s in strides) if strides is not None else (1,) * len(filter_shape)
-  _check_positive(out_chan=out_chan,
+  check_positive(out_chan=out_chan,
                   **{f"filter_shape[{i}]": f for i, f in enumerate(filter_shape)},
                   **{f"strides[{i}]": s for i, s in enumerate(strides)})
   _check_std(W_std, b_std)
@@ -229,7 +301,7 @@ def Conv(out_chan: int, filter_shape: Sequence[int],  # noqa: N802 (stax names)
     if b_std:
       params["b"] = jax.random.normal(kb, (out_chan,))
     out = jax.eval_shape(apply_fn, params, jax.ShapeDtypeStruct((1,) + tuple(input_shape[1:]),
-                                                               jnp.float32))
+                                                               params["w"].dtype))
     return (input_shape[0],) + out.shape[1:], params
 
   def apply_fn(params, x):
@@ -276,64 +348,7 @@ def _conv_covariance(k: jax.Array, filter_shape: Shape, strides: Shape,
   return k
 
 
-# --- Pooling and reshaping ---------------------------------------------------------------------
-
-
-def Flatten():  # noqa: N802
-  """``(N, *S, C) -> (N, |S| C)``. Kernel: the mean of the same-position covariances.
-
-  A dense layer after flattening divides by ``sqrt(|S| C)``, so it sees
-  ``(1/|S|) sum_p k[p, p]``: positions are not mixed, only the diagonal survives (Novak et al.
-  2019, "vectorization"; neural-tangents ``stax.Flatten``). The result is no longer
-  one Gaussian coordinate's covariance, so an activation may not follow directly.
-  """
-  def init_fn(key, input_shape):
-    del key
-    return (input_shape[0], math.prod(input_shape[1:])), {}
-
-  def apply_fn(params, x):
-    del params
-    return x.reshape((x.shape[0], -1))
-
-  def transform(state):
-    def trace(k, lead):
-      size = math.prod(k.shape[lead:lead + state.spatial_ndim])
-      k = k.reshape(k.shape[:lead] + (size, size))
-      return jnp.diagonal(k, axis1=-2, axis2=-1).mean(axis=-1)
-    return State(trace(state.cov1, 1), trace(state.cov2, 1), trace(state.nngp, 2),
-                 None if state.ntk is None else trace(state.ntk, 2),
-                 gaussian=state.gaussian and state.spatial_ndim == 0)
-
-  return make_layer(init_fn, apply_fn, transform)
-
-
-def GlobalAvgPool():  # noqa: N802
-  """``(N, *S, C) -> (N, C)``, the mean over positions. Kernel: the mean over all pairs ``p, q``.
-
-  Averaging jointly Gaussian entries keeps them Gaussian (Novak et al. 2019; Arora et al.
-  2019, "global average pooling").
-  """
-  def init_fn(key, input_shape):
-    del key
-    return (input_shape[0], input_shape[-1]), {}
-
-  def apply_fn(params, x):
-    del params
-    return x.mean(axis=tuple(range(1, x.ndim - 1)))
-
-  def transform(state):
-    if state.spatial_ndim == 0:
-      raise JaxnetsError("GlobalAvgPool needs inputs with spatial axes (N, *S, C); "
-                         "use it after a Conv")
-    def pool(k):
-      return k.mean(axis=tuple(range(k.ndim - 2 * state.spatial_ndim, k.ndim)))
-    return State(pool(state.cov1), pool(state.cov2), pool(state.nngp),
-                 None if state.ntk is None else pool(state.ntk), gaussian=state.gaussian)
-
-  return make_layer(init_fn, apply_fn, transform)
-
-
-def _check_positive(**values: int) -> None:
+def check_positive(**values: int) -> None:
   for name, value in values.items():
     if int(value) != value or value < 1:
       raise JaxnetsError(f"{name} must be a positive integer, got {value!r}")

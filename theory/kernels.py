@@ -1,236 +1,49 @@
-"""Infinite-width NNGP and NTK kernels of fully connected and convolutional networks.
+"""Infinite-width NNGP and NTK kernels: from a jaxnets model, or from stax-style layers.
 
-A small combinator API in the style of neural-tangents' ``stax`` (Novak et al. 2020), in the NTK
-parameterisation with ``W_std``, ``b_std`` as there::
+One route from a jaxnets model to its kernel, :func:`from_model`::
 
   from theory import kernels as K
-  init_fn, apply_fn, kernel_fn = K.serial(
-      K.Dense(512, W_std=1.5, b_std=0.05), K.Relu(), K.Dense(1, W_std=1.5, b_std=0.05))
+  model = MLP(num_outputs=10, width=512, depth=3, parametrization="ntk")
+  init_fn, apply_fn, kernel_fn = K.from_model(model)
   k = kernel_fn(x1, x2)              # Kernel(nngp, ntk), each (N1, N2)
   ntk = kernel_fn(x1, None, "ntk")   # x2=None means x1
 
-Layers: ``Dense``, ``Conv`` (SAME/VALID, strides), ``Flatten``, ``GlobalAvgPool`` (from
-``theory.kernel_layers``) and the activations below: ``Relu`` and ``Erf`` in closed form,
-``Tanh``, ``Gelu`` and any ``Elementwise(fn)`` by Gauss-Hermite quadrature. ``mlp``/``cnn`` and
-``from_model`` build the kernels of jaxnets models without writing the architecture twice.
+and, for architectures of your own, layers in the style of neural-tangents' ``stax`` (Novak et
+al. 2020), in the NTK parameterisation with ``W_std``, ``b_std`` as there::
 
-The recursions (Neal 1996; Lee et al. 2018; Jacot et al. 2018; Arora et al. 2019): an activation
-``phi`` maps the covariance ``Sigma`` of jointly Gaussian pre-activations ``(u, v)`` to
-``E[phi(u) phi(v)]`` and the NTK to ``Theta * E[phi'(u) phi'(v)]``.
+  init_fn, apply_fn, kernel_fn = K.serial(
+      K.Conv(64, (3, 3), W_std=1.5), K.Relu(),
+      K.FanOut(2), K.parallel(K.Identity(), K.serial(K.Relu(), K.Conv(64, (3, 3)))),
+      K.FanInSum(), K.AvgPool((2, 2), (2, 2)), K.LayerNorm(), K.Relu(),
+      K.GlobalAvgPool(), K.Dense(1))
+
+Each triple's ``init_fn``/``apply_fn`` is a finite network of the same architecture (for
+empirical NTKs and Monte Carlo checks); ``kernel_fn`` is its infinite-width limit.
+
+Layers: ``Dense``, ``Conv`` (:mod:`theory.kernel_layers`); ``Flatten``, ``GlobalAvgPool``,
+``AvgPool``, ``LayerNorm`` (:mod:`theory.kernel_pooling`); ``serial``, ``parallel``, ``FanOut``,
+``FanInSum``, ``Identity`` (:mod:`theory.kernel_branches`); ``Relu``, ``Erf`` in closed form,
+``Tanh``, ``Gelu``, ``Elementwise(fn)`` by quadrature (:mod:`theory.kernel_activations`).
+``cnn`` is a ready-made ``Conv``/``Relu`` stack. :func:`arccos_kernel` is the arc-cosine kernel
+of Cho & Saul (2009), the one-layer ReLU kernel on raw inputs.
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Callable
 
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
 from jaxnets.errors import JaxnetsError
 from jaxnets.models.mlp import MLP
-from theory.kernel_layers import (Conv, Dense, Flatten, GlobalAvgPool, Kernel, KernelFn, State,
-                                  make_layer)
-
-# (c12, v1, v2) -> (E[phi(u) phi(v)], E[phi'(u) phi'(v)]) for (u, v) ~ N(0, [[v1, c12], [c12, v2]]),
-# elementwise on broadcastable arrays.
-Dual = Callable[[jax.Array, jax.Array, jax.Array], tuple[jax.Array, jax.Array]]
-
-
-def serial(*layers):
-  """Composes ``(init_fn, apply_fn, kernel_fn)`` triples, first layer first."""
-  if not layers:
-    raise JaxnetsError("serial needs at least one layer")
-  init_fns, apply_fns, kernel_fns = zip(*layers)
-
-  def init_fn(key, input_shape):
-    params = []
-    for init, k in zip(init_fns, jax.random.split(key, len(layers))):
-      input_shape, p = init(k, input_shape)
-      params.append(p)
-    return input_shape, params
-
-  def apply_fn(params, x):
-    for apply, p in zip(apply_fns, params):
-      x = apply(p, x)
-    return x
-
-  def transform(state: State) -> State:
-    for kernel_fn in kernel_fns:
-      state = kernel_fn.transform(state)
-    return state
-
-  return make_layer(init_fn, apply_fn, transform)
-
-
-# --- Activations -------------------------------------------------------------------------------
-
-
-def _activation(fn: Callable[[jax.Array], jax.Array], dual: Dual, name: str):
-  """The layer ``x -> fn(x)``; its kernel applies ``dual`` to every pair of positions."""
-  def init_fn(key, input_shape):
-    del key
-    return input_shape, {}
-
-  def apply_fn(params, x):
-    del params
-    return fn(x)
-
-  def transform(state: State) -> State:
-    if not state.gaussian:
-      raise JaxnetsError(f"{name} needs Gaussian pre-activations: put a Dense, Conv or "
-                         "GlobalAvgPool layer before it (not the input or Flatten)")
-    d = state.spatial_ndim
-    var1, var2 = _variances(state.cov1), _variances(state.cov2)
-    n1, n2, spatial = var1.shape[0], var2.shape[0], var1.shape[1:]
-    ones = (1,) * d
-    nngp, dot = dual(state.nngp, var1.reshape((n1, 1) + spatial + ones),
-                     var2.reshape((1, n2) + ones + spatial))
-
-    def self_cov(cov, var):
-      n = var.shape[0]
-      return dual(cov, var.reshape((n,) + spatial + ones), var.reshape((n,) + ones + spatial))[0]
-
-    ntk = None if state.ntk is None else state.ntk * dot
-    return State(self_cov(state.cov1, var1), self_cov(state.cov2, var2), nngp, ntk,
-                 gaussian=False)
-
-  return make_layer(init_fn, apply_fn, transform)
-
-
-def _variances(cov: jax.Array) -> jax.Array:
-  """The same-position entries ``cov[n, p, p]`` of ``cov (N, *S, *S)``, shape ``(N, *S)``."""
-  spatial = cov.shape[1:1 + (cov.ndim - 1) // 2]
-  size = math.prod(spatial)
-  return jnp.diagonal(cov.reshape((-1, size, size)), axis1=1, axis2=2).reshape(
-      cov.shape[:1] + spatial)
-
-
-@jax.custom_jvp
-def _safe_sqrt(x: jax.Array) -> jax.Array:
-  """``sqrt(max(x, 0))`` with a zero (not infinite) derivative at 0, so gradients stay finite.
-
-  The value is one expression on purpose: the double-``where`` trick evaluates ``x > 0`` twice,
-  and XLA may compute ``x = v1 v2 - c12^2 ~ 0`` in two fusions with different rounding (one with
-  a fused multiply-add), so the two tests can disagree and leak the fill value.
-  """
-  return jnp.sqrt(jnp.maximum(x, 0.0))
-
-
-@_safe_sqrt.defjvp
-def _safe_sqrt_jvp(primals, tangents):
-  (x,), (dx,) = primals, tangents
-  y = _safe_sqrt(x)
-  return y, jnp.where(y > 0, dx / (2 * jnp.where(y > 0, y, 1.0)), 0.0)
-
-
-def _relu_dual(c12, v1, v2):
-  """Arc-cosine kernel of degree 1 and 0 (Cho & Saul 2009; Arora et al. 2019, sec. 3).
-
-  ``E[relu(u) relu(v)] = sqrt(v1 v2) (sin t + (pi - t) cos t) / (2 pi)`` and
-  ``E[relu'(u) relu'(v)] = (pi - t) / (2 pi)`` with ``cos t = c12 / sqrt(v1 v2)``, the angle from
-  ``atan2(sqrt(v1 v2 - c12^2), c12)``; a zero variance gives ``t = pi / 2`` (the limit of
-  independent inputs). Near ``t = 0`` the angle is ``sqrt(2 (1 - cos t))``: rounding noise of
-  relative size ``eps`` in ``c12`` and ``v`` would become angles of order ``sqrt(eps)`` (1e-4 in
-  float32) on the diagonal, so ``1 - cos^2 t < 64 eps`` is treated as 0 (``t`` below ~8 sqrt(eps)).
-  """
-  prod = v1 * v2
-  gap = prod - c12**2
-  gap = jnp.where(gap <= 64 * jnp.finfo(gap.dtype).eps * prod, 0.0, gap)
-  sin_term = _safe_sqrt(gap)
-  degenerate = (sin_term == 0) & (c12 == 0)
-  angle = jnp.where(degenerate, jnp.pi / 2, jnp.arctan2(sin_term, jnp.where(degenerate, 1.0, c12)))
-  dot = (jnp.pi - angle) / (2 * jnp.pi)
-  return sin_term / (2 * jnp.pi) + dot * c12, dot
-
-
-def Relu():  # noqa: N802 (stax names)
-  """``max(x, 0)``, with the arc-cosine kernel (Cho & Saul 2009)."""
-  return _activation(jax.nn.relu, _relu_dual, "Relu")
-
-
-def _erf_dual(c12, v1, v2):
-  """Williams (1997): ``E[erf(u) erf(v)] = (2/pi) arcsin(2 c12 / sqrt((1+2v1)(1+2v2)))``.
-
-  Its derivative in ``c12``, ``E[erf'(u) erf'(v)] = (4/pi) / sqrt((1+2v1)(1+2v2) - 4 c12^2)``,
-  where the square root is >= 1 for any valid covariance.
-  """
-  prod = (1 + 2 * v1) * (1 + 2 * v2)
-  root = _safe_sqrt(prod - 4 * c12**2)
-  return 2 / jnp.pi * jnp.arctan2(2 * c12, root), 4 / jnp.pi / root
-
-
-def Erf():  # noqa: N802
-  """``erf(x)``, with Williams' (1997) arcsine kernel."""
-  return _activation(jax.scipy.special.erf, _erf_dual, "Erf")
-
-
-def _quadrature_dual(fn: Callable, degree: int) -> Dual:
-  """``E[f(u) f(v)]`` for ``f = fn, fn'`` by ``degree x degree`` Gauss-Hermite quadrature.
-
-  Writes ``u = sqrt(v1) z1``, ``v = (c12 / sqrt(v1)) z1 + sqrt(v2 - c12^2 / v1) z2`` with
-  independent standard normal ``z1, z2`` (a Cholesky factor of the 2x2 covariance), and sums over
-  the tensor grid of nodes. Exact for polynomials of degree < 2 ``degree``; for smooth ``fn`` the
-  error falls quickly with ``degree`` (NT's ``ElementwiseNumerical``; Han et al. 2022). The
-  nodes are looped over, so memory stays that of one kernel array.
-  """
-  nodes, weights = np.polynomial.hermite.hermgauss(degree)
-  nodes, weights = nodes * math.sqrt(2.0), weights / math.sqrt(math.pi)  # for z ~ N(0, 1)
-
-  def deriv(x):
-    return jax.jvp(fn, (x,), (jnp.ones_like(x),))[1]
-
-  def dual(c12, v1, v2):
-    dtype = jnp.result_type(c12, v1, v2)
-    z, w = jnp.asarray(nodes, dtype), jnp.asarray(weights, dtype)
-    s1 = _safe_sqrt(v1)
-    a = jnp.where(s1 > 0, c12 / jnp.where(s1 > 0, s1, 1.0), 0.0)
-    r = _safe_sqrt(v2 - a**2)
-    zeros = jnp.zeros(jnp.broadcast_shapes(c12.shape, v1.shape, v2.shape), dtype)
-
-    def over_z1(i, acc):
-      fu, du = fn(s1 * z[i]), deriv(s1 * z[i])
-
-      def over_z2(j, acc):
-        v = a * z[i] + r * z[j]
-        ww = w[i] * w[j]
-        return acc[0] + ww * fu * fn(v), acc[1] + ww * du * deriv(v)
-
-      return jax.lax.fori_loop(0, degree, over_z2, acc)
-
-    return jax.lax.fori_loop(0, degree, over_z1, (zeros, zeros))
-
-  return dual
-
-
-def Elementwise(fn: Callable[[jax.Array], jax.Array], degree: int = 64):  # noqa: N802
-  """Any elementwise activation ``fn`` (jax-differentiable), its kernel by quadrature.
-
-  ``degree`` nodes per axis; cost ``degree^2`` elementwise passes over each kernel array.
-  Accuracy depends on the pre-activation variance ``q``, because ``fn(sqrt(q) z)`` sharpens as
-  ``q`` grows. Measured max relative error at ``degree=64`` (float64, against ``degree=200``):
-  for ``q <= 1`` below 1e-8 (tanh, erf, gelu); for ``q <= 4`` 2e-5 on the NNGP and 2e-4 on
-  ``E[tanh'(u) tanh'(v)]`` (gelu: 1e-9 and 3e-8); for ``q <= 9`` about 1e-3 / 1e-2 (tanh).
-  Raise ``degree`` for large variances, or use a closed form (``Relu``, ``Erf``) if one exists.
-  """
-  if int(degree) != degree or degree < 1:
-    raise JaxnetsError(f"degree must be a positive integer, got {degree!r}")
-  return _activation(fn, _quadrature_dual(fn, int(degree)), f"Elementwise({fn})")
-
-
-def Tanh(degree: int = 64):  # noqa: N802
-  """``tanh(x)``, its kernel by Gauss-Hermite quadrature (no closed form is known)."""
-  return Elementwise(jnp.tanh, degree)
-
-
-def Gelu(degree: int = 64):  # noqa: N802
-  """Exact (erf) GELU ``x Phi(x)``, its kernel by Gauss-Hermite quadrature."""
-  return Elementwise(lambda x: jax.nn.gelu(x, approximate=False), degree)
-
-
-# --- Kernels of jaxnets models -----------------------------------------------------------------
+from theory.kernel_activations import Elementwise, Erf, Gelu, Relu, Tanh, _relu_dual
+from theory.kernel_branches import FanInSum, FanOut, Identity, parallel, serial
+from theory.kernel_layers import Conv, Dense, Kernel, KernelFn
+from theory.kernel_pooling import AvgPool, Flatten, GlobalAvgPool, LayerNorm
 
 ACTIVATIONS: dict[str, Callable] = {"relu": Relu, "erf": Erf, "tanh": Tanh, "gelu": Gelu}
 # The activation callables jaxnets models take, mapped to their layers (closed form if known).
@@ -246,24 +59,29 @@ def _act_layer(act: str | Callable):
   return _CALLABLES[act]() if act in _CALLABLES else Elementwise(act)
 
 
-def mlp(depth: int, *, act: str | Callable = "relu", w_std: float = math.sqrt(2.0),
-        b_std: float = 0.0, width: int = 512, num_outputs: int = 1):
-  """``[Dense(width) -> act] x depth -> Dense(num_outputs)``, all with ``w_std``, ``b_std``.
+def from_model(model: nn.Module):
+  """The ``(init_fn, apply_fn, kernel_fn)`` triple of a jaxnets model in NTK parameterisation.
 
-  The same function as ``jaxnets.models.mlp.MLP(num_outputs, width, depth, act,
-  parametrization="ntk", w_std, b_std)`` on flattened inputs ``(N, d)``. Returns the triple.
+  Supported: ``jaxnets.models.mlp.MLP(parametrization="ntk")`` of any depth, activation
+  (closed form for ReLU and erf, quadrature otherwise), ``w_std`` and ``b_std``: the triple is
+  ``Flatten -> [Dense(width) -> act] x depth -> Dense(num_outputs)``. ``model.apply`` and
+  ``apply_fn`` compute the same function of ``x`` (parameters are laid out differently);
+  ``kernel_fn`` is its infinite-width limit, the same for every output. Only the NTK
+  parameterisation has this limit (standard and muP nets have others); jaxnets' CNNs and
+  ResNets use the standard one, max-pooling and batch norm, so build convolutional and
+  residual kernels from the layers of this module (see the module docstring).
   """
-  if int(depth) != depth or depth < 0:
-    raise JaxnetsError(f"depth must be an integer >= 0, got {depth!r}")
-  hidden = [layer for _ in range(depth)
-            for layer in (Dense(width, W_std=w_std, b_std=b_std), _act_layer(act))]
-  return serial(*hidden, Dense(num_outputs, W_std=w_std, b_std=b_std))
-
-
-def kernel_fn_from_mlp(depth: int, act: str | Callable = "relu", w_std: float = math.sqrt(2.0),
-                       b_std: float = 0.0, num_outputs: int = 1) -> KernelFn:
-  """The infinite-width ``kernel_fn`` of a jaxnets NTK-parameterised MLP (see ``mlp``)."""
-  return mlp(depth, act=act, w_std=w_std, b_std=b_std, num_outputs=num_outputs)[2]
+  if not isinstance(model, MLP) or model.parametrization != "ntk":
+    raise JaxnetsError(f"from_model needs a jaxnets MLP with parametrization='ntk', got "
+                       f"{type(model).__name__}(parametrization="
+                       f"{getattr(model, 'parametrization', None)!r}); build convolutional "
+                       "and residual kernels from the layers of theory.kernels")
+  if int(model.depth) != model.depth or model.depth < 0:
+    raise JaxnetsError(f"MLP depth must be an integer >= 0, got {model.depth!r}")
+  dense = functools.partial(Dense, W_std=model.w_std, b_std=model.b_std)
+  hidden = [layer for _ in range(model.depth) for layer in (dense(model.width),
+                                                             _act_layer(model.act))]
+  return serial(Flatten(), *hidden, dense(model.num_outputs))
 
 
 def cnn(depth: int, *, channels: int = 64, filter_shape: tuple[int, ...] = (3, 3),
@@ -271,9 +89,9 @@ def cnn(depth: int, *, channels: int = 64, filter_shape: tuple[int, ...] = (3, 3
         b_std: float = 0.0, num_outputs: int = 1):
   """``[Conv(channels, filter_shape, SAME) -> act] x depth -> pool -> Dense(num_outputs)``.
 
+  A composition of the layers above, for convolutional kernels without writing them out.
   ``pool="avg"`` is ``GlobalAvgPool`` (translation invariant), ``"flatten"`` is ``Flatten``.
-  Inputs ``(N, *S, C)``. Returns the triple. (jaxnets' ``CNN2D`` is not this net: it uses the
-  standard parameterisation, max-pooling and a hidden dense layer, which have no such limit.)
+  Inputs ``(N, *S, C)``. Returns the triple; its finite network is an NTK-parameterised CNN.
   """
   pools = {"avg": GlobalAvgPool, "flatten": Flatten}
   if pool not in pools:
@@ -286,27 +104,44 @@ def cnn(depth: int, *, channels: int = 64, filter_shape: tuple[int, ...] = (3, 3
   return serial(*convs, pools[pool](), Dense(num_outputs, W_std=w_std, b_std=b_std))
 
 
-def kernel_fn_from_cnn(depth: int, **kwargs) -> KernelFn:
-  """The infinite-width ``kernel_fn`` of ``cnn(depth, **kwargs)``."""
-  return cnn(depth, **kwargs)[2]
+def arccos_kernel(x1: jax.Array, x2: jax.Array, order: int = 1) -> jax.Array:
+  r"""Arc-cosine kernel ``k_n(x, y) = (1/pi) |x|^n |y|^n J_n(theta)`` (Cho & Saul 2009, eq. 1-3).
 
+  ``J_0 = pi - theta``, ``J_1 = sin theta + (pi - theta) cos theta``, ``theta`` the angle
+  between ``x`` and ``y``. Normalisation of Cho & Saul's eq. (1): ``k_n(x, y) = 2 E_w[
+  step(w.x) step(w.y) (w.x)^n (w.y)^n]`` with ``w ~ N(0, I)``, so ``k_1`` is twice the
+  covariance of ReLU random features, ``k_1(x, y) = 2 E_w[relu(w.x) relu(w.y)]``.
 
-def from_model(model: nn.Module):
-  """The triple of a jaxnets ``MLP`` in NTK parameterisation: one architecture, two uses.
+  Relation to :func:`from_model` / ``serial(Dense(m, W_std=sqrt(2)), Relu(), Dense(1))``
+  (``b_std = 0``, inputs of dimension ``d``): that net's NNGP is ``k_1(x, y) / d`` and its
+  NTK is ``k_1(x, y) / d + (x.y / d) k_0(x, y)`` (the first layer's ``1/sqrt(d)`` is the only
+  difference; with ``W_std = sqrt(2)`` in the readout too, both double).
 
-  ``model.apply`` and this triple's ``apply_fn`` compute the same function of
-  ``x.reshape(N, -1)`` (parameters are laid out differently); ``kernel_fn`` is its limit.
-  Only ``parametrization="ntk"`` has this limit: standard and muP nets have others.
+  Args:
+    x1: ``(N1, d)``; x2: ``(N2, d)``; order: 0 or 1.
+
+  Returns:
+    ``(N1, N2)``. A zero vector has ``theta = pi / 2`` (the limit of independent directions).
   """
-  if not isinstance(model, MLP) or model.parametrization != "ntk":
-    raise JaxnetsError(f"from_model needs a jaxnets MLP with parametrization='ntk', got "
-                       f"{type(model).__name__}(parametrization="
-                       f"{getattr(model, 'parametrization', None)!r}); build convolutional "
-                       "kernels with theory.kernels.cnn")
-  return serial(Flatten(), mlp(model.depth, act=model.act, w_std=model.w_std, b_std=model.b_std,
-                               width=model.width, num_outputs=model.num_outputs))
+  if order not in (0, 1):
+    raise JaxnetsError(f"arc-cosine kernel of order {order!r} is not implemented; use 0 or 1")
+  x1, x2 = jnp.asarray(x1), jnp.asarray(x2)
+  if x1.ndim != 2 or x2.ndim != 2 or x1.shape[1] != x2.shape[1]:
+    raise JaxnetsError(f"arccos_kernel needs x1 (N1, d) and x2 (N2, d), got {x1.shape} and "
+                       f"{x2.shape}")
+  return _arccos(x1, x2, order)
 
 
-__all__ = ["ACTIVATIONS", "Conv", "Dense", "Elementwise", "Erf", "Flatten", "Gelu",
-           "GlobalAvgPool", "Kernel", "KernelFn", "Relu", "Tanh", "cnn", "from_model",
-           "kernel_fn_from_cnn", "kernel_fn_from_mlp", "mlp", "serial"]
+@functools.partial(jax.jit, static_argnames="order")
+def _arccos(x1: jax.Array, x2: jax.Array, order: int) -> jax.Array:
+  # E[relu(u) relu(v)] = k_1 / 2 and E[step(u) step(v)] = k_0 / 2 for (u, v) with the Gram
+  # matrix of (x, y) as covariance (Cho & Saul 2009, eq. 1), computed as the ReLU layer's dual.
+  e_relu, e_step = _relu_dual(x1 @ x2.T, jnp.sum(x1 * x1, -1)[:, None],
+                              jnp.sum(x2 * x2, -1)[None, :])
+  return 2 * (e_step if order == 0 else e_relu)
+
+
+__all__ = ["ACTIVATIONS", "AvgPool", "Conv", "Dense", "Elementwise", "Erf", "FanInSum",
+           "FanOut", "Flatten", "Gelu", "GlobalAvgPool", "Identity", "Kernel", "KernelFn",
+           "LayerNorm", "Relu", "Tanh", "arccos_kernel", "cnn", "from_model", "parallel",
+           "serial"]

@@ -10,18 +10,22 @@ neural-tangents: at infinite width the output block is ``Theta_inf * I`` (Jacot 
 Thm. 1), so the traced kernel is directly comparable with the analytic kernel of
 :mod:`theory.kernels`.
 
-Two implementations (Novak, Sohl-Dickstein & Schoenholz 2022, "Fast Finite Width Neural Tangent
-Kernel", sec. 3):
+Three implementations (Novak, Sohl-Dickstein & Schoenholz 2022, "Fast Finite Width Neural
+Tangent Kernel", secs. 3-4):
 
 * ``"jacobian_contraction"``: per-example Jacobians by ``vmap(jacrev)``, then contract over
   parameters. Time ~ ``N O [FP] + N1 N2 O^2 P``; memory ~ ``N O P``.
 * ``"ntk_vector_products"``: ``Theta v = J1 (J2^T v)`` by one VJP and one JVP per column
   ``v`` of the identity. Time ~ ``N2 O (N1 + N2) [FP]``; no contraction over ``P``.
+* ``"structured_derivatives"``: the per-layer factors of :mod:`theory.ntk_structured`; a dense
+  layer ``y = x W`` contributes ``(x1 x2^T) * (dy1 dy2^T)`` and its ``K x M`` gradient is never
+  formed. Time ~ ``N O [FP] + N1 N2 O^2 sum_l (K_l + M_l)`` for an MLP.
 
-``"auto"`` picks the cheaper by that cost model, with ``[FP]`` the FLOPs of one forward pass
+``"auto"`` picks the cheapest by that cost model, with ``[FP]`` the FLOPs of one forward pass
 per example as counted by XLA. Inputs are processed in blocks of ``batch_size`` so that N in
-the thousands fits in memory. ``f`` must act on examples independently (no batch norm in
-training mode): per-example Jacobians are taken with ``vmap``.
+the thousands fits in memory. With ``vmap_axes`` (the default ``(0, 0)``) ``f`` must act on
+examples independently (no batch norm in training mode): per-example quantities are taken with
+``vmap``; ``vmap_axes=None`` drops that assumption and allows only ``ntk_vector_products``.
 
 Example:
   >>> model = MLP(num_outputs=1, width=512, parametrization="ntk")
@@ -41,13 +45,16 @@ import jax.numpy as jnp
 import numpy as np
 
 from jaxnets.errors import JaxnetsError
+from theory import ntk_blocks, ntk_structured
 
 PyTree = Any
 ApplyFn = Callable[[PyTree, jax.Array], jax.Array]
 KernelFn = Callable[[jax.Array, "jax.Array | None", PyTree], jax.Array]
-Implementation = Literal["auto", "jacobian_contraction", "ntk_vector_products"]
-IMPLEMENTATIONS = ("auto", "jacobian_contraction", "ntk_vector_products")
-
+Implementation = Literal["auto", "jacobian_contraction", "ntk_vector_products",
+                         "structured_derivatives"]
+IMPLEMENTATIONS = ("auto", "jacobian_contraction", "ntk_vector_products",
+                   "structured_derivatives")
+_PER_EXAMPLE = ("jacobian_contraction", "structured_derivatives")  # need vmap_axes
 
 def linearize(f: ApplyFn, params0: PyTree) -> ApplyFn:
   r"""First-order Taylor expansion of ``f`` in its parameters around ``params0``.
@@ -75,33 +82,59 @@ def linearize(f: ApplyFn, params0: PyTree) -> ApplyFn:
 
 def empirical_ntk_fn(f: ApplyFn, trace_axes: Sequence[int] = (-1,),
                      implementation: Implementation = "auto",
-                     batch_size: int | None = None) -> KernelFn:
+                     batch_size: int | None = None,
+                     vmap_axes: tuple[int, int] | None = (0, 0)) -> KernelFn:
   r"""Returns ``ntk_fn(x1, x2, params)``: the empirical NTK ``J(x1) J(x2)^T`` of ``f``.
 
   Args:
-    f: ``f(params, x) -> (N, *O)``, acting on examples independently.
+    f: ``f(params, x) -> (N, *O)``, acting on examples independently (see ``vmap_axes``).
     trace_axes: output axes (negative or counted without the batch axis, e.g. ``(-1,)`` or
       ``(0,)`` for outputs ``(N, K)``) to trace over and divide by their size. ``()`` keeps
       all output axes.
-    implementation: ``"jacobian_contraction"``, ``"ntk_vector_products"`` or ``"auto"``
-      (the cheaper by the cost model of Novak et al. 2022, sec. 3; see module docstring).
+    implementation: ``"jacobian_contraction"``, ``"ntk_vector_products"``,
+      ``"structured_derivatives"`` or ``"auto"`` (the cheapest by the cost model of Novak et
+      al. 2022, secs. 3-4; see module docstring and :func:`choose_implementation`).
     batch_size: compute blocks of at most ``batch_size x batch_size`` examples (inputs are
       zero-padded to a multiple so one compiled block serves all). ``None``: one block.
+      Structured derivatives keep the per-example factors of all of ``x2`` (``N2 F`` numbers,
+      ``F = sum_dense S (K + O M) + O P_explicit``) when they fit in 1 GiB, else recompute them
+      per block; e.g. for the ``[Dense 512, ReLU] x 3 + Dense 1`` MLP on ``N = 4096`` inputs of
+      dimension 64, ``F = 3,136`` (49 MiB for all ``N``) and the kernel is 64 MiB (float32);
+      the peak memory of the call grows by 466 MiB in one block, 226 MiB with
+      ``batch_size=1024`` and 213 MiB with 512 (``python -m benchmarks.ntk --peak_memory``).
+    vmap_axes: ``(in_axis, out_axis)``, the axis of ``x`` and of ``f``'s output that index
+      examples (``(0, 0)``: the leading axis). ``None``: ``f`` need not act on examples
+      independently (e.g. batch norm in training mode); then only ``ntk_vector_products``
+      applies (``"auto"`` picks it), and ``batch_size`` must be ``None``.
 
   Returns:
     ``ntk_fn(x1, x2, params)`` with ``x2=None`` meaning ``x1``, returning
     ``(N1, N2, *O_kept, *O_kept)``: ``(N1, N2)`` for outputs ``(N, K)`` with
     ``trace_axes=(-1,)``, ``(N1, N2, K, K)`` with ``trace_axes=()``.
+
+  Example:
+    >>> ntk_fn = empirical_ntk_fn(model.apply, implementation="structured_derivatives")
+    >>> theta = ntk_fn(x, None, params)  # (N, N)
   """
   if implementation not in IMPLEMENTATIONS:
     raise JaxnetsError(f"unknown NTK implementation {implementation!r}; "
                        f"use one of {', '.join(IMPLEMENTATIONS)}")
   _check_batch_size(batch_size)
+  if vmap_axes is None:
+    if implementation in _PER_EXAMPLE:
+      raise JaxnetsError(f"implementation {implementation!r} needs f to act on examples "
+                         "independently; give vmap_axes=(in_axis, out_axis) or use "
+                         "implementation='ntk_vector_products'")
+    if batch_size is not None:
+      raise JaxnetsError("batch_size splits the inputs into blocks, which changes f when it "
+                         "does not act on examples independently (vmap_axes=None); drop one")
   trace_axes = tuple(trace_axes)
-  blocks = {"jacobian_contraction": _ntk_block_jacobian_contraction(f),
-            "ntk_vector_products": _ntk_block_ntk_vector_products(f)}
-  chosen = {}  # input/param shapes -> implementation picked by "auto"
+  f0 = f if vmap_axes is None else _batch_first(f, vmap_axes)
+  in_axis = 0 if vmap_axes is None else vmap_axes[0]
+  blocks = {"jacobian_contraction": _ntk_block_jacobian_contraction(f0),
+            "ntk_vector_products": _ntk_block_ntk_vector_products(f0)}
   compiled = {}  # (implementation, traced axes, output rank) -> jitted block, reused per call
+  plans = {}  # input and parameter signature -> (x1, x2, params) -> kernel
 
   def jitted_block(impl: str, traced: tuple[int, ...], out_ndim: int) -> Callable:
     key = (impl, traced, out_ndim)
@@ -110,21 +143,46 @@ def empirical_ntk_fn(f: ApplyFn, trace_axes: Sequence[int] = (-1,),
       compiled[key] = jax.jit(lambda a, b, p: _trace_outputs(block(a, b, p), traced, out_ndim))
     return compiled[key]
 
-  def ntk_fn(x1: jax.Array, x2: jax.Array | None, params: PyTree) -> jax.Array:
-    x2_ = x1 if x2 is None else x2
-    out_shape = jax.eval_shape(f, params, x1[:1]).shape[1:]
+  def plan(x1: jax.Array, x2: jax.Array, params: PyTree) -> Callable:
+    """Everything that depends only on shapes: output shape, implementation, compiled code."""
+    out_shape = jax.eval_shape(f0, params, x1[:1]).shape[1:]
     traced = _canonical_axes(trace_axes, len(out_shape))
     impl = implementation
-    if impl == "auto":
-      shapes = (x1.shape, x2_.shape, traced,
-                tuple(p.shape for p in jax.tree.leaves(params)))
-      if shapes not in chosen:  # the cost analysis lowers f: do it once per shape
-        chosen[shapes] = choose_implementation(f, params, x1, x2_, traced_size=math.prod(
-            out_shape[a] for a in traced))
-      impl = chosen[shapes]
-    return _blockwise(jitted_block(impl, traced, len(out_shape)), x1, x2, params, batch_size)
+    if impl == "auto":  # the cost analysis lowers f: once per signature
+      impl = choose_implementation(
+          f0, params, x1, x2, traced_size=math.prod(out_shape[a] for a in traced),
+          candidates=("ntk_vector_products",) if vmap_axes is None else None)
+    if impl == "structured_derivatives":
+      blocks_sd = ntk_blocks.StructuredBlocks(f0, params, x1, traced, len(out_shape))
+      return lambda a, b, p: blocks_sd(a, b, p, batch_size)
+    block = jitted_block(impl, traced, len(out_shape))
+    return lambda a, b, p: ntk_blocks.blockwise(block, a, b, p, batch_size)
+
+  def ntk_fn(x1: jax.Array, x2: jax.Array | None, params: PyTree) -> jax.Array:
+    x1 = jnp.asarray(x1)
+    x2 = None if x2 is None else jnp.asarray(x2)
+    if in_axis:
+      x1 = jnp.moveaxis(x1, in_axis, 0)
+      x2 = None if x2 is None else jnp.moveaxis(x2, in_axis, 0)
+    leaves, treedef = jax.tree.flatten(params)
+    key = (x1.shape, x1.dtype, None if x2 is None else (x2.shape, x2.dtype), treedef,
+           tuple((jnp.shape(p), jnp.result_type(p)) for p in leaves))
+    if key not in plans:
+      plans[key] = plan(x1, x1 if x2 is None else x2, params)
+    return plans[key](x1, x2, params)
 
   return ntk_fn
+
+
+def _batch_first(f: ApplyFn, vmap_axes: tuple[int, int]) -> ApplyFn:
+  """``f`` with the example axis of its input and output moved to the front."""
+  if (len(vmap_axes) != 2 or any(not isinstance(a, (int, np.integer)) for a in vmap_axes)):
+    raise JaxnetsError(f"vmap_axes must be (in_axis, out_axis) integers or None, got "
+                       f"{vmap_axes!r}")
+  in_axis, out_axis = (int(a) for a in vmap_axes)
+  if (in_axis, out_axis) == (0, 0):
+    return f
+  return lambda p, x: jnp.moveaxis(f(p, jnp.moveaxis(x, 0, in_axis)), out_axis, 0)
 
 
 def empirical_nngp_fn(f: ApplyFn, trace_axes: Sequence[int] = (-1,),
@@ -155,32 +213,46 @@ def empirical_nngp_fn(f: ApplyFn, trace_axes: Sequence[int] = (-1,),
     out_ndim = len(jax.eval_shape(f, params, x1[:1]).shape) - 1
     traced = _canonical_axes(trace_axes, out_ndim)
 
-    return _blockwise(_nngp_block(traced, out_ndim), x1, x2, params, batch_size)
+    return ntk_blocks.blockwise(_nngp_block(traced, out_ndim), x1, x2, params, batch_size)
 
   return nngp_fn
 
 
 def choose_implementation(f: ApplyFn, params: PyTree, x1: jax.Array, x2: jax.Array,
-                          traced_size: int = 1) -> str:
-  r"""The cheaper NTK implementation for these shapes by the FLOP model of Novak et al. (2022).
+                          traced_size: int = 1,
+                          candidates: Sequence[str] | None = None) -> str:
+  r"""The cheapest NTK implementation for these shapes by the FLOP model of Novak et al. (2022).
 
   With ``P`` parameters, ``O`` outputs per example (``O_t`` of them traced), ``[FP]`` the
   FLOPs of a forward pass on one example (from XLA's cost analysis, ``2P`` if unavailable):
 
-    jacobian_contraction: 3 (N1 + N2) O [FP]  +  2 N1 N2 O^2 P / O_t
-    ntk_vector_products:  3 N2 O (N1 + N2) [FP]
+    jacobian_contraction:   3 (N1 + N2) O [FP]  +  2 N1 N2 O^2 P / O_t
+    ntk_vector_products:    3 N2 O (N1 + N2) [FP]
+    structured_derivatives: (N1 + N2) (1 + O) [FP]  +  explicit sites  +  dense sites
+                            (``theory.ntk_structured.flops``)
 
   (reverse mode ~3 forward passes; the contraction of two ``O x P`` Jacobians costs
-  ``2 O^2 P`` per pair, ``O_t`` times less when traced).
+  ``2 O^2 P`` per pair, ``O_t`` times less when traced). ``f`` takes examples on axis 0.
+  ``candidates`` restricts the choice (default: all three).
   """
+  candidates = tuple(candidates or IMPLEMENTATIONS[1:])
   num_params = sum(int(np.prod(p.shape)) for p in jax.tree.leaves(params))
   out = jax.eval_shape(f, params, x1[:1])
   num_out = int(np.prod(out.shape[1:]))
   fp = _forward_flops(f, params, x1[:1]) or 2.0 * num_params
   n1, n2 = x1.shape[0], x2.shape[0]
-  cost_jc = 3 * (n1 + n2) * num_out * fp + 2 * n1 * n2 * num_out ** 2 * num_params / traced_size
-  cost_nvp = 3 * n2 * num_out * (n1 + n2) * fp
-  return "jacobian_contraction" if cost_jc <= cost_nvp else "ntk_vector_products"
+  costs = {"jacobian_contraction": 3 * (n1 + n2) * num_out * fp
+                                   + 2 * n1 * n2 * num_out ** 2 * num_params / traced_size,
+           "ntk_vector_products": 3 * n2 * num_out * (n1 + n2) * fp}
+  if "structured_derivatives" in candidates:
+    try:
+      graph = ntk_structured.trace_graph(
+          f, params, jax.ShapeDtypeStruct((1,) + x1.shape[1:], x1.dtype), num_out)
+      costs["structured_derivatives"] = ntk_structured.flops(graph, n1, n2, num_out,
+                                                             traced_size, fp)
+    except JaxnetsError:  # f has no structure this route understands
+      pass
+  return min((c for c in candidates if c in costs), key=lambda c: costs[c])
 
 
 def _forward_flops(f: ApplyFn, params: PyTree, x: jax.Array) -> float | None:
@@ -263,30 +335,3 @@ def _trace_outputs(k: jax.Array, traced: tuple[int, ...], out_ndim: int) -> jax.
 def _check_batch_size(batch_size: int | None) -> None:
   if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
     raise JaxnetsError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-
-
-def _blockwise(block_fn: Callable, x1: jax.Array, x2: jax.Array, params: PyTree,
-               batch_size: int | None) -> jax.Array:
-  """Assembles ``block_fn(x1[i:i+b], x2[j:j+b], params)`` blocks into the full kernel.
-
-  Both inputs are zero-padded to a multiple of ``b`` so that every block has one shape and
-  the jitted block compiles once; padded rows and columns are cut off at the end. With
-  ``x2=None`` a single block is computed as ``block_fn(x1, None, params)`` (symmetric).
-  """
-  x1 = jnp.asarray(x1)
-  n1 = x1.shape[0]
-  if x2 is None and (batch_size is None or batch_size >= n1):
-    return block_fn(x1, None, params)
-  x2 = x1 if x2 is None else jnp.asarray(x2)
-  n2 = x2.shape[0]
-  if batch_size is None or (batch_size >= n1 and batch_size >= n2):
-    return block_fn(x1, x2, params)
-  b = batch_size
-  pad = lambda x: jnp.concatenate(
-      [x, jnp.zeros((-x.shape[0] % b,) + x.shape[1:], x.dtype)]) if x.shape[0] % b else x
-  x1p, x2p = pad(x1), pad(x2)
-  rows = []
-  for i in range(0, x1p.shape[0], b):
-    rows.append(jnp.concatenate([block_fn(x1p[i:i + b], x2p[j:j + b], params)
-                                 for j in range(0, x2p.shape[0], b)], axis=1))
-  return jnp.concatenate(rows, axis=0)[:n1, :n2]

@@ -66,7 +66,8 @@ def ntk_width_convergence(outdir: pathlib.Path, *, quick: bool = False,
   seeds = 3 if quick else 4
   x = sphere_points(8, d, seed)
   with jax.enable_x64(True):
-    exact = np.asarray(K.kernel_fn_from_mlp(depth, "relu", w_std, b_std)(x, None, "ntk"))
+    exact = np.asarray(K.from_model(MLP(num_outputs=1, depth=depth, parametrization="ntk",
+                                        w_std=w_std, b_std=b_std))[2](x, None, "ntk"))
   seed_list = [seed * 1000 + s for s in range(seeds)]
   errors = np.array([np.linalg.norm(mlp_ntks(n, depth, x, seed_list, w_std, b_std) - exact,
                                     axis=(1, 2)) / np.linalg.norm(exact) for n in widths])
@@ -106,7 +107,8 @@ def ntk_sphere_diagonal(outdir: pathlib.Path, *, quick: bool = False,
   for depth in depths:
     predicted = 2.0 * (depth + 1)
     with jax.enable_x64(True):
-      diag = np.diag(np.asarray(K.kernel_fn_from_mlp(depth, "relu", math.sqrt(2), 0.0)(
+      diag = np.diag(np.asarray(K.from_model(MLP(num_outputs=1, depth=depth,
+                                                 parametrization="ntk"))[2](
           x, None, "ntk")))
     analytic_err.append(float(np.abs(diag / predicted - 1).max()))
     ks = mlp_ntks(width, depth, x, [seed * 1000 + s for s in range(seeds)], math.sqrt(2), 0.0)

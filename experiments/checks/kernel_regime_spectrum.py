@@ -112,7 +112,8 @@ def spectral_bias(outdir: pathlib.Path, *, quick: bool = False, seed: int = 0) -
   x = np.stack([np.cos(phi), np.sin(phi)], 1) * math.sqrt(2)
   y = sum(np.cos(k * phi) for k in freqs)[:, None]
   with jax.enable_x64(True):
-    k_inf = np.asarray(K.kernel_fn_from_mlp(1, "relu", math.sqrt(2), b_std)(x, None, "ntk"))
+    k_inf = np.asarray(K.from_model(MLP(num_outputs=1, depth=1, parametrization="ntk",
+                                        b_std=b_std))[2](x, None, "ntk"))
   # circulant kernel: eigenvalues by FFT; lam_k / N are those of the GD operator (eta/N) Theta
   lam = spectra.circulant_eigenvalues(k_inf[0]) / n_points
   lr = 0.05 / lam[freqs[0]]  # eta lam_1 = 0.05: a small step, so steps ~ continuous time
@@ -187,7 +188,7 @@ def conv_kernel_pooling(outdir: pathlib.Path, *, quick: bool = False,
   for pool in ("avg", "flatten"):
     # The NNGP (the kernel of the network's output at init, Novak et al. 2019) has the same
     # pooling structure as the NTK at half the cost; kernels in float32, solves in float64.
-    kernel_fn = K.kernel_fn_from_cnn(2, pool=pool)
+    kernel_fn = K.cnn(2, pool=pool)[2]
     kernel = lambda a, b: np.asarray(kernel_fn(a, b, "nngp", batch_size=100), np.float64)
     k_train = kernel(x, None)
     k_tests = {s: kernel(_shift(x_test, s), x) for s in shifts}

@@ -24,6 +24,7 @@ import numpy as np
 from experiments.checks.kernel_regime_init import log_slope, save_figure, sphere_points
 from experiments.checks.result import CheckResult
 from jaxnets.data import get_dataset
+from jaxnets.models import ACTIVATIONS
 from jaxnets.models.mlp import MLP
 from theory import kernel_predict
 from theory import kernels as K
@@ -68,7 +69,8 @@ def _stable_lr(x: jax.Array, depth: int, act: str = "relu", w_std: float = math.
   phase (Lewkowycz et al. 2020), where the NTK moves by O(1) and lazy scaling is lost.
   """
   with jax.enable_x64(True):
-    k = K.kernel_fn_from_mlp(depth, act, w_std, 0.0)(
+    k = K.from_model(MLP(num_outputs=1, depth=depth, act=ACTIVATIONS[act],
+                         parametrization="ntk", w_std=w_std))[2](
         np.asarray(x, np.float64), None, "ntk")
     return fraction * x.shape[0] / float(np.linalg.eigvalsh(np.asarray(k)).max())
 
@@ -250,7 +252,7 @@ def ntk_prediction_real_data(outdir: pathlib.Path, *, quick: bool = False,
   (x, y), (x_test, y_test) = _digits(128 if quick else 256, 128)
   steps = 100
   with jax.enable_x64(True):
-    kernel_fn = K.kernel_fn_from_mlp(1, "relu", math.sqrt(2), 0.1, num_outputs=10)
+    kernel_fn = K.from_model(MLP(num_outputs=10, depth=1, parametrization="ntk", b_std=0.1))[2]
     k_train, k_test = kernel_fn(x, None, "ntk"), kernel_fn(x_test, x, "ntk")
     lam_max = float(np.linalg.eigvalsh(k_train).max())
     # c lam_max = 1 with c = lr / (N K): the largest step the top mode takes without overshoot
