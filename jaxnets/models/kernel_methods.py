@@ -14,13 +14,13 @@ approximate these machines; these are the exact ones they converge to.
 from __future__ import annotations
 
 import functools
-import math
 from typing import Callable
 
 import jax
 import jax.numpy as jnp
 
 from jaxnets.errors import JaxnetsError, unknown_name
+from theory.kernels import arccos_kernel
 from theory.least_squares import ridge_solve
 
 Kernel = Callable[[jax.Array, jax.Array], jax.Array]
@@ -35,24 +35,6 @@ def _sq_dists(x1: jax.Array, x2: jax.Array) -> jax.Array:
 def rbf_kernel(x1: jax.Array, x2: jax.Array, gamma: float = 1.0) -> jax.Array:
   """``exp(-gamma |x - x'|^2)``: ``(n1, d), (n2, d) -> (n1, n2)``."""
   return jnp.exp(-gamma * _sq_dists(x1, x2))
-
-
-@functools.partial(jax.jit, static_argnames="order")
-def arccos_kernel(x1: jax.Array, x2: jax.Array, order: int = 1) -> jax.Array:
-  """Arc-cosine kernel ``(1/pi) |x|^n |x'|^n J_n(theta)`` (Cho & Saul 2009, eq. 1-3).
-
-  ``J_0 = pi - theta``, ``J_1 = sin theta + (pi - theta) cos theta``; order 1 is the kernel of
-  ``2 E_w[relu(w.x) relu(w.x')]``, w ~ N(0, I), the limit of ReLU random features.
-  """
-  n1 = jnp.linalg.norm(x1, axis=-1)[:, None]
-  n2 = jnp.linalg.norm(x2, axis=-1)[None, :]
-  cos = jnp.clip(x1 @ x2.T / jnp.maximum(n1 * n2, 1e-30), -1.0, 1.0)
-  theta = jnp.arccos(cos)
-  if order == 0:
-    return (math.pi - theta) / math.pi
-  if order == 1:
-    return n1 * n2 * (jnp.sin(theta) + (math.pi - theta) * cos) / math.pi
-  raise JaxnetsError(f"arc-cosine kernel of order {order} is not implemented; use 0 or 1")
 
 
 @functools.partial(jax.jit, static_argnames="degree")
@@ -70,7 +52,7 @@ def linear_kernel(x1: jax.Array, x2: jax.Array) -> jax.Array:
 
 KERNELS: dict[str, Callable[..., jax.Array]] = {
     "rbf": rbf_kernel,
-    "arccos": arccos_kernel,
+    "arccos": arccos_kernel,  # the one arc-cosine kernel, theory.kernels' (Cho & Saul 2009)
     "polynomial": polynomial_kernel,
     "linear": linear_kernel,
 }
