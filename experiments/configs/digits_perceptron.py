@@ -16,7 +16,7 @@ def get_config():
   config.dataset.name = "digits"
   config.model.name = "perceptron"
   config.batch_size = 64
-  config.eval_batch_size = 360  # the whole test split in one batch
+  config.eval_batch_size = 360  # the 359 test images in one batch (padded, masked)
   config.num_steps = 2000
   config.log_every = 250
   config.eval_every = 1000

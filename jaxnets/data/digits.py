@@ -1,7 +1,7 @@
 """scikit-learn's 8x8 handwritten digits (1797 images, shipped inside the package).
 
 Fixed split: a stratified permutation drawn with ``np.random.default_rng(0)`` puts 20% of each
-class in the test set (360 test / 1437 train). Pixels (0..16) are scaled to [0, 1] and shaped
+class in the test set (359 test / 1438 train: round(0.2 n_c) per class). Pixels (0..16) are scaled to [0, 1] and shaped
 ``(N, 8, 8, 1)`` (NHWC).
 """
 
@@ -32,7 +32,7 @@ def _split() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def load(split: str) -> ArrayDataset:
-  """Returns the fixed ``train`` (1437) or ``test`` (360) split of the digits."""
+  """Returns the fixed ``train`` (1438) or ``test`` (359) split of the digits."""
   if split not in ("train", "test"):
     raise JaxnetsError(f"digits has splits 'train' and 'test', not {split!r}")
   images, labels, is_test = _split()
