@@ -19,11 +19,13 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from benchmarks import nt_agreement
 from jaxnets.errors import JaxnetsError
 from jaxnets.models.mlp import MLP
 from theory import kernels as K
 
-REFERENCE = pathlib.Path(__file__).parent / "data" / "nt_reference_kernels.npz"
+REFERENCE = nt_agreement.REFERENCE
+NT_NAMES = nt_agreement.NAMES
 W_STD, B_STD = 1.5, 0.05
 NUM_SE = 5.0  # two-sided; with ~50 entries per test, a false alarm has probability < 1e-4
 
@@ -52,60 +54,6 @@ def _rel_err(measured, expected) -> float:
 # --- neural-tangents 0.6.5 ---------------------------------------------------------------------
 
 
-def _nt_architecture(name: str):
-  """Ours, layer for layer as in benchmarks/nt_reference.py."""
-  def conv(**kw):
-    return K.Conv(64, (3, 3), W_std=W_STD, b_std=B_STD, **kw)
-
-  def dense():
-    return K.Dense(512, W_std=W_STD, b_std=B_STD)
-
-  def head(*pool):
-    return (*pool, K.Dense(1, W_std=W_STD, b_std=B_STD))
-
-  def cnn(pool, **kw):
-    return K.serial(conv(**kw), K.Relu(), conv(**kw), K.Relu(), *head(pool()))
-
-  def residual(layer):
-    return K.serial(K.FanOut(2), K.parallel(K.Identity(), K.serial(K.Relu(), layer(), K.Relu(),
-                                                                   layer())), K.FanInSum())
-
-  if name.startswith("mlp_") and name.split("_")[1] in ("relu", "erf", "gelu"):
-    _, act, depth = name.split("_")
-    # GELU has a closed form in NT; ours is quadrature, here with enough nodes for 1e-6.
-    act = K.Gelu(degree=128) if act == "gelu" else {"relu": K.Relu, "erf": K.Erf}[act]()
-    hidden = [layer for _ in range(int(depth[-1])) for layer in (dense(), act)]
-    return K.serial(*hidden, *head())
-  return {
-      "cnn_relu_avg": lambda: cnn(K.GlobalAvgPool),
-      "cnn_relu_flatten": lambda: cnn(K.Flatten),
-      "cnn_relu_flatten_stride2": lambda: cnn(K.Flatten, strides=(2, 1)),
-      "cnn_relu_avg_valid": lambda: cnn(K.GlobalAvgPool, padding="VALID"),
-      "mlp_residual": lambda: K.serial(dense(), residual(dense), residual(dense), K.Relu(),
-                                       *head()),
-      "mlp_layernorm": lambda: K.serial(dense(), K.LayerNorm(), K.Relu(), dense(), K.LayerNorm(),
-                                        K.Relu(), *head()),
-      "cnn_residual": lambda: K.serial(conv(), residual(conv), K.Relu(),
-                                       *head(K.GlobalAvgPool())),
-      "cnn_avgpool_valid": lambda: K.serial(conv(), K.Relu(), K.AvgPool((2, 2), strides=(2, 2)),
-                                            conv(), K.Relu(), *head(K.Flatten())),
-      "cnn_avgpool_same": lambda: K.serial(conv(), K.Relu(), K.AvgPool((3, 3), padding="SAME"),
-                                           conv(), K.Relu(), *head(K.GlobalAvgPool())),
-      "cnn_layernorm": lambda: K.serial(conv(), K.LayerNorm(), K.Relu(), conv(),
-                                        K.LayerNorm(axis=(1, 2, 3)), K.Relu(),
-                                        *head(K.GlobalAvgPool())),
-      "cnn_resnet": lambda: K.serial(conv(), residual(conv), K.AvgPool((2, 2), strides=(2, 2)),
-                                     K.LayerNorm(), K.Relu(), conv(), K.Relu(),
-                                     *head(K.Flatten())),
-  }[name]()
-
-
-NT_NAMES = ([f"mlp_{act}_depth{d}" for act in ("relu", "erf") for d in (1, 2, 3)]
-            + ["mlp_gelu_depth2", "cnn_relu_avg", "cnn_relu_flatten", "cnn_relu_flatten_stride2",
-               "cnn_relu_avg_valid", "mlp_residual", "mlp_layernorm", "cnn_residual",
-               "cnn_avgpool_valid", "cnn_avgpool_same", "cnn_layernorm", "cnn_resnet"])
-
-
 def test_reference_file_has_every_architecture():
   names = {key.split("/")[0] for key in np.load(REFERENCE).files if "/" in key}
   assert names == set(NT_NAMES), names ^ set(NT_NAMES)
@@ -114,19 +62,8 @@ def test_reference_file_has_every_architecture():
 @pytest.mark.parametrize("name", NT_NAMES)
 def test_equals_neural_tangents_in_float64(name, x64):
   """Prediction: NT's analytic NNGP and NTK. Tolerance: 1e-6 relative, every entry."""
-  ref = np.load(REFERENCE)
-  kind = "img" if name.startswith("cnn") else "vec"
-  x1, x2 = ref[f"{kind}_x1"], ref[f"{kind}_x2"]
-  assert x1.dtype == np.float64
-  # One call on [x1; x2] gives both blocks (and compiles once).
-  k = _nt_architecture(name)[2](np.concatenate([x1, x2]))
-  n1 = len(x1)
-  for kind_ in ("nngp", "ntk"):
-    measured = getattr(k, kind_)
-    assert measured.dtype == jnp.float64
-    for pair, block in (("11", measured[:n1, :n1]), ("12", measured[:n1, n1:])):
-      err = _rel_err(block, ref[f"{name}/{pair}/{kind_}"])
-      assert err < 1e-6, f"{name} {pair} {kind_}: max relative difference {err:.2e}"
+  for block, err in nt_agreement.relative_differences(name).items():
+    assert err < 1e-6, f"{name} {block}: max relative difference {err:.2e}"
 
 
 # --- closed forms ------------------------------------------------------------------------------
