@@ -159,7 +159,12 @@ def _report(outdir: pathlib.Path, rows: list[dict], target_loss: float) -> dict:
   bound_names = {"vc_bound", "spectral_margin_bound", "grs_margin_bound", "pacbayes_bound"}
   for name in sorted(names, key=lambda n: -np.nan_to_num(taus[n], nan=-2)):
     median = np.median([r[name] for r in fitted]) if fitted else float("nan")
-    table.append(f"| {name} | {taus[name]:+.3f} | {median:.3g} | "
+    values = [r[name] for r in fitted]
+    # Kendall's tau is undefined for a measure that is the same on every network (a bound at
+    # its trivial cap): say so rather than print nan.
+    tau_text = ("undefined (constant)" if len(set(values)) == 1 and len(values) > 1
+                else f"{taus[name]:+.3f}")
+    table.append(f"| {name} | {tau_text} | {median:.3g} | "
                  f"{'test-error bound' if name in bound_names else 'measure'} |")
   table.append("")
   median_test = np.median([r["test_error"] for r in fitted]) if fitted else float("nan")
