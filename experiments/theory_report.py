@@ -1,10 +1,13 @@
 r"""Runs the theory checks and writes a report: a markdown table, one JSON and one PNG per check.
 
     python -m experiments.theory_report --outdir=reports/theory
+    python -m experiments.theory_report --seeds=0,1,2
     python -m experiments.theory_report --only=ntk_width_convergence,distance_concentration
 
-Each check states a theorem's prediction, measures it, and passes or fails by a stated
-tolerance; the exit status is 1 when any check fails.
+Each check states a theorem's prediction, measures it, and passes or fails by named
+comparisons whose tolerances state their source (``experiments/checks/result.py``). With
+several seeds every check runs once per seed (``<outdir>/seed<k>/``) and the pass count of
+each seed is printed. The exit status is 1 when any check fails, 2 for bad flags.
 """
 
 from __future__ import annotations
@@ -32,7 +35,7 @@ CHECK_MODULES = {
 _OUTDIR = flags.DEFINE_string("outdir", "reports/theory", "Where the report is written.")
 _ONLY = flags.DEFINE_list("only", [], "Check names or topic names to run (default: all).")
 _QUICK = flags.DEFINE_bool("quick", False, "Smaller sizes, as in the test suite.")
-_SEED = flags.DEFINE_integer("seed", 0, "Root seed of every check.")
+_SEEDS = flags.DEFINE_list("seeds", ["0"], "Root seed(s) of every check, e.g. 0,1,2.")
 
 
 def available_checks() -> dict[str, tuple[str, Callable[..., CheckResult]]]:
@@ -67,16 +70,28 @@ def _cell(text: str) -> str:
   return str(text).replace("|", "\\|")
 
 
-def markdown_table(results: list[tuple[str, CheckResult, float]]) -> str:
-  """A markdown table with one row per check: prediction, measurement, tolerance, verdict and
-  a link to the check's figure (written next to the table)."""
-  rows = ["| topic | check | prediction | measured | tolerance | result | s |",
-          "|---|---|---|---|---|---|---|"]
-  for topic, r, seconds in results:
-    verdict = "pass" if r.passed else "**FAIL**"
-    rows.append(f"| {topic} | [{r.name}]({r.name}.png) | {_cell(r.prediction)} "
+def markdown_table(results: list[tuple[str, int, CheckResult, float]]) -> str:
+  """A markdown table with one row per (check, seed): prediction, measurement, tolerance,
+  verdict and a link to the check's figure (written next to the table)."""
+  rows = ["| topic | check | seed | prediction | measured | tolerance | result | s |",
+          "|---|---|---|---|---|---|---|---|"]
+  multi = len({seed for _, seed, _, _ in results}) > 1
+  for topic, seed, r, seconds in results:
+    verdict = "pass" if r.passed else "**FAIL**: " + _cell("; ".join(
+        c.name for c in r.failed))
+    link = f"seed{seed}/{r.name}.png" if multi else f"{r.name}.png"
+    rows.append(f"| {topic} | [{r.name}]({link}) | {seed} | {_cell(r.prediction)} "
                 f"| {_cell(r.measured)} | {_cell(r.tolerance)} | {verdict} | {seconds:.0f} |")
   return "\n".join(rows) + "\n"
+
+
+def pass_counts(results: list[tuple[str, int, CheckResult, float]]) -> dict[int, tuple[int, int]]:
+  """``{seed: (passed, run)}``."""
+  counts: dict[int, tuple[int, int]] = {}
+  for _, seed, r, _ in results:
+    p, n = counts.get(seed, (0, 0))
+    counts[seed] = (p + int(r.passed), n + 1)
+  return counts
 
 
 def argv_flags() -> list[str]:
@@ -89,30 +104,46 @@ def main(argv: list[str]) -> int:
     raise app.UsageError(f"unexpected arguments: {argv[1:]}")
   try:
     checks = select_checks(_ONLY.value)
+    seeds = [int(x) for x in _SEEDS.value]
   except ValueError as e:
-    print(f"error: {e}", file=sys.stderr)
+    print(f"error: {e} (--seeds takes integers, e.g. --seeds=0,1,2)"
+          if "invalid literal" in str(e) else f"error: {e}", file=sys.stderr)
+    return 2
+  if not seeds:
+    print("error: --seeds is empty; give at least one seed, e.g. --seeds=0", file=sys.stderr)
     return 2
   outdir = pathlib.Path(_OUTDIR.value)
+  if outdir.exists() and not outdir.is_dir():
+    print(f"error: --outdir {outdir} is a file; name a directory", file=sys.stderr)
+    return 2
   outdir.mkdir(parents=True, exist_ok=True)
   results = []
   run_start = time.perf_counter()
-  for name, (topic, fn) in checks.items():
-    start = time.perf_counter()
-    result = fn(outdir, quick=_QUICK.value, seed=_SEED.value)
-    seconds = time.perf_counter() - start
-    write_result(result, outdir)
-    results.append((topic, result, seconds))
-    print(f"[{'pass' if result.passed else 'FAIL'}] {name}: {result.measured} "
-          f"(predicted {result.prediction}; {result.tolerance}) {seconds:.0f}s", flush=True)
+  for seed in seeds:
+    seed_dir = outdir / f"seed{seed}" if len(seeds) > 1 else outdir
+    seed_dir.mkdir(parents=True, exist_ok=True)
+    for name, (topic, fn) in checks.items():
+      start = time.perf_counter()
+      result = fn(seed_dir, quick=_QUICK.value, seed=seed)
+      seconds = time.perf_counter() - start
+      write_result(result, seed_dir)
+      results.append((topic, seed, result, seconds))
+      print(f"[{'pass' if result.passed else 'FAIL'}] seed {seed} {name}: {result.measured} "
+            f"({seconds:.0f}s)", flush=True)
+      for c in result.failed:
+        print(f"    failed: {c.text()}", flush=True)
   table = markdown_table(results)
   command = "python -m experiments.theory_report " + " ".join(argv_flags())
-  table += (f"\n{sum(r.passed for _, r, _ in results)}/{len(results)} checks passed; "
-            f"`{command.strip()}` ({time.perf_counter() - run_start:.0f} s for the checks).\n")
+  counts = pass_counts(results)
+  summary = "; ".join(f"seed {s}: {p}/{n} passed" for s, (p, n) in counts.items())
+  table += (f"\n{summary}; `{command.strip()}` ({time.perf_counter() - run_start:.0f} s for the "
+            "checks).\n")
   (outdir / "report.md").write_text(table)
   (outdir / "report.json").write_text(json.dumps(
-      [dict(topic=t, seconds=s, **r.to_json()) for t, r, s in results], indent=2) + "\n")
+      [dict(topic=t, seed=sd, seconds=s, **r.to_json()) for t, sd, r, s in results],
+      indent=2) + "\n")
   print(table)
-  return 0 if all(r.passed for _, r, _ in results) else 1
+  return 0 if all(r.passed for _, _, r, _ in results) else 1
 
 
 if __name__ == "__main__":

@@ -8,15 +8,8 @@ import numpy as np
 import pytest
 
 from experiments.checks import kernel_regime
-from experiments.checks.result import CheckResult
 from jaxnets.errors import JaxnetsError
 from theory import spectra
-
-# Cheap enough for the suite at quick sizes (a few seconds each on an idle 2-core machine).
-# The others (width convergence, fluctuations, lazy width sweep, muP, real data, CNN kernels)
-# are sweeps over widths or big kernels and run in the theory report only.
-FAST = ["ntk_sphere_diagonal", "lazy_training_alpha", "ntk_sphere_spectrum", "spectral_bias"]
-
 
 def test_registry_lists_every_check_of_the_issue():
   assert set(kernel_regime.CHECKS) == {
@@ -24,16 +17,6 @@ def test_registry_lists_every_check_of_the_issue():
       "lazy_training_width", "lazy_training_alpha", "mup_feature_learning",
       "ntk_sphere_spectrum", "spectral_bias", "ntk_prediction_real_data",
       "conv_kernel_pooling"}
-
-
-@pytest.mark.parametrize("name", FAST)
-def test_fast_check_passes_with_figure(name, tmp_path):
-  result = kernel_regime.CHECKS[name](tmp_path, quick=True, seed=0)
-  assert isinstance(result, CheckResult) and result.name == name
-  assert (tmp_path / result.figure).stat().st_size > 0
-  assert result.prediction and result.measured and result.tolerance
-  assert result.passed, f"{name}: measured {result.measured}; predicted {result.prediction}; " \
-                        f"tolerance {result.tolerance}"
 
 
 def test_sphere_eigenvalues_of_polynomial_kernels():

@@ -20,7 +20,8 @@ import numpy as np  # noqa: E402
 
 from experiments.checks import generalization_data as gdata  # noqa: E402
 from experiments.checks import generalization_networks as nets  # noqa: E402
-from experiments.checks.result import CheckResult  # noqa: E402
+from experiments.checks.result import CheckResult, below, inside, relative, within  # noqa: E402
+from theory.rates import fit_power_law  # noqa: E402
 from theory import double_descent as dd  # noqa: E402
 from theory import generalization as gen  # noqa: E402
 
@@ -39,9 +40,22 @@ def rademacher_linear(outdir: pathlib.Path, *, quick: bool = False, seed: int = 
                                           jax.random.fold_in(key, i), draws)
     rows.append((m, est, se, gen.linear_rademacher_lower(x, 1.0),
                  gen.linear_rademacher_upper(x, 1.0)))
-  ok = all(lo - 3 * se <= est <= up + 3 * se for _, est, se, lo, up in rows)
-  slope = np.polyfit(np.log([r[0] for r in rows]), np.log([r[1] for r in rows]), 1)[0]
-  ok = ok and abs(slope + 0.5) <= 0.1
+  fit = fit_power_law([r[0] for r in rows], [r[1] for r in rows])
+  slope = fit.exponent
+  comparisons = []
+  for m, est, se, lo, up in rows:
+    comparisons.append(inside(f"MC estimate at m={m}", est, lo - 3 * se, up + 3 * se,
+                              "Khintchine lower / Jensen upper bound, +- 3 Monte Carlo s.e."))
+  # Both bounds decay as m^-1/2 times sqrt(mean ||x||^2) and differ by at most sqrt(2), so the
+  # sandwich lets the slope move from the upper bound's by log(sqrt 2) / log(m_max / m_min);
+  # the fit's 95% half-width adds the Monte Carlo noise.
+  ms = [r[0] for r in rows]
+  upper_slope = fit_power_law(ms, [r[4] for r in rows]).exponent
+  sandwich = math.log(math.sqrt(2)) / math.log(ms[-1] / ms[0])
+  half = (fit.exponent_ci[1] - fit.exponent_ci[0]) / 2
+  comparisons.append(within("log-log slope", slope, upper_slope, sandwich + half,
+                            "Khintchine-Jensen sandwich (factor sqrt 2) over the m range + 95% "
+                            "half-width of the fit"))
 
   fig, ax = plt.subplots(figsize=(5, 3.5))
   ms = [r[0] for r in rows]
@@ -60,10 +74,9 @@ def rademacher_linear(outdir: pathlib.Path, *, quick: bool = False, seed: int = 
       prediction="lower <= MC <= upper at every m; log-log slope -0.5",
       measured=f"m={worst[0]}: lower {worst[3]:.4f} <= MC {worst[1]:.4f} <= upper {worst[4]:.4f}; "
                f"slope {slope:.3f}",
-      tolerance="3 MC standard errors; |slope + 0.5| <= 0.1",
-      passed=bool(ok), figure="rademacher_linear.png",
+      comparisons=comparisons, figure="rademacher_linear.png",
       values={"rows": [dict(m=m, mc=e, se=s, lower=lo, upper=up) for m, e, s, lo, up in rows],
-              "slope": slope})
+              "slope": slope, "upper_slope": upper_slope})
 
 
 def min_norm_least_squares(outdir: pathlib.Path, *, quick: bool = False,
@@ -79,8 +92,13 @@ def min_norm_least_squares(outdir: pathlib.Path, *, quick: bool = False,
     risks = [dd.measured_min_norm_risk(n, int(round(g * n)), rng) for _ in range(reps)]
     pred = float(dd.min_norm_risk_isotropic(g))
     rows.append((g, float(np.mean(risks)), float(np.std(risks) / math.sqrt(reps)), pred))
-  rel = [abs(meas - pred) / pred for _, meas, _, pred in rows]
-  ok = max(rel) <= 0.15
+  # HMRT's limit is asymptotic (n, p -> inf); at n = 300 the finite-size correction of the
+  # Marchenko-Pastur moments is O(1/sqrt n) ~ 6% (Bai & Silverstein 2010, ch. 9), doubled near
+  # the interpolation peak, plus 3 s.e. of the mean over repetitions.
+  comparisons = [relative(f"risk at gamma={g}", meas, pred,
+                          2 / math.sqrt(n) * (2 if abs(g - 1) < 0.5 else 1) + 3 * se / pred,
+                          "2/sqrt(n) finite-size (x2 near gamma = 1) + 3 s.e. over repetitions")
+                 for g, meas, se, pred in rows]
 
   grid = np.concatenate([np.linspace(0.05, 0.95, 60), np.linspace(1.05, 5, 80)])
   fig, ax = plt.subplots(figsize=(5, 3.5))
@@ -101,8 +119,7 @@ def min_norm_least_squares(outdir: pathlib.Path, *, quick: bool = False,
             "(Hastie, Montanari, Rosset & Tibshirani 2019, Thm 1)",
       prediction=", ".join(f"g={g}: {p:.3f}" for g, _, _, p in rows),
       measured=", ".join(f"{m:.3f}" for _, m, _, _ in rows),
-      tolerance="relative error <= 0.15 at every g (r^2 = sigma^2 = 1)",
-      passed=bool(ok), figure="min_norm_least_squares.png",
+      comparisons=comparisons, figure="min_norm_least_squares.png",
       values={"n": n, "reps": reps,
               "rows": [dict(gamma=g, measured=m, se=s, predicted=p) for g, m, s, p in rows]})
 
@@ -133,7 +150,14 @@ def random_features_double_descent(outdir: pathlib.Path, *, quick: bool = False,
   peak = int(nums[np.argmax(mse)])
   best_under = float(err[nums < n].min())
   over_end = float(err[-1])
-  ok = (2 / 3 <= peak / n <= 3 / 2) and over_end < best_under and int(nums[np.argmax(err)]) == peak
+  peak_err = int(nums[np.argmax(err)])
+  grid_step = "the neighbouring ratios of the grid (0.8 and 1.25 around 1) and their margin"
+  comparisons = [
+      inside("MSE peak N / n", peak / n, 2 / 3, 3 / 2, grid_step),
+      inside("error peak N / n", peak_err / n, 2 / 3, 3 / 2, grid_step),
+      below("error at the largest N", over_end, best_under,
+            "Belkin et al. 2019 Fig. 2: the over-parameterized end beats the classical optimum"),
+  ]
 
   fig, (a1, a2) = plt.subplots(1, 2, figsize=(8, 3.2))
   a1.loglog(nums, mse, "o-"), a1.axvline(n, color="gray", ls="--")
@@ -151,8 +175,7 @@ def random_features_double_descent(outdir: pathlib.Path, *, quick: bool = False,
                  "with N < n",
       measured=f"peak at N={peak}; error at N={nums[-1]}: {over_end:.3f} vs best under-param "
                f"{best_under:.3f}",
-      tolerance="peak N / n in [2/3, 3/2] for MSE and error; strict inequality of mean errors",
-      passed=bool(ok), figure="random_features_double_descent.png",
+      comparisons=comparisons, figure="random_features_double_descent.png",
       values={"n": n, "features": nums, "test_mse": mse, "test_error": err})
 
 

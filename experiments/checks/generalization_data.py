@@ -1,43 +1,43 @@
-"""Small in-memory datasets and a compact jitted trainer shared by the generalization checks.
+"""The generalization checks' data (the project's datasets, flattened) and their training call.
 
-The checks train many small networks; a ``lax.scan`` over steps keeps Python out of the loop.
+Data come from ``jaxnets.data`` (the one digits split, MNIST-1D from its generator); networks
+are trained by ``jaxnets.train.minimize_model``, the engine every model in the repository
+trains through.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+import functools
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 
+from jaxnets.data import digits as digits_data
+from jaxnets.data import mnist1d as mnist1d_data
+from jaxnets.train import minimize_model
+
 
 def mnist1d(num_samples: int = 5000, seed: int = 0) -> tuple[np.ndarray, ...]:
-  """MNIST-1D generated locally (80/20 split), standardized by the training mean/std.
+  """MNIST-1D from generator seed ``seed`` (80/20 split), standardized by the training mean/std.
 
   Returns ``(x_train, y_train, x_test, y_test)``; ``x``: ``(N, 40)`` float32, ``y`` int32.
   """
-  import mnist1d.data as mnist1d_data  # generated from templates, never downloaded
-  args = mnist1d_data.get_dataset_args()
-  args.num_samples = num_samples
-  args.seed = seed
-  ds = mnist1d_data.make_dataset(args)
-  mu, sd = ds["x"].mean(), ds["x"].std()
-  return ((ds["x"] - mu) / sd).astype(np.float32), ds["y"].astype(np.int32), \
-      ((ds["x_test"] - mu) / sd).astype(np.float32), ds["y_test"].astype(np.int32)
+  train = mnist1d_data.load("train", num_samples=num_samples, generator_seed=seed)
+  test = mnist1d_data.load("test", num_samples=num_samples, generator_seed=seed)
+  x, xt = train.image[..., 0], test.image[..., 0]
+  mu, sd = x.mean(), x.std()
+  return (((x - mu) / sd).astype(np.float32), train.label,
+          ((xt - mu) / sd).astype(np.float32), test.label)
 
 
-def digits(seed: int = 0, test_fraction: float = 0.3) -> tuple[np.ndarray, ...]:
-  """sklearn's 8x8 digits flattened to ``(N, 64)`` in [0, 1], split at random by ``seed``."""
-  from sklearn.datasets import load_digits
-  data = load_digits()
-  x = (data.data / 16.0).astype(np.float32)
-  y = data.target.astype(np.int32)
-  perm = np.random.default_rng(seed).permutation(len(x))
-  n_test = int(test_fraction * len(x))
-  te, tr = perm[:n_test], perm[n_test:]
-  return x[tr], y[tr], x[te], y[te]
+def digits() -> tuple[np.ndarray, ...]:
+  """The project's digits split (1438 train / 359 test, stratified), flattened to ``(N, 64)``
+  in [0, 1]. Returns ``(x_train, y_train, x_test, y_test)``."""
+  train, test = digits_data.load("train"), digits_data.load("test")
+  return (train.image.reshape(len(train), -1), train.label,
+          test.image.reshape(len(test), -1), test.label)
 
 
 def loss_fn(logits: jax.Array, labels: jax.Array) -> jax.Array:
@@ -54,24 +54,37 @@ def accuracy(logits: jax.Array, labels: jax.Array) -> float:
   return float(jnp.mean(pred == jnp.asarray(labels)))
 
 
-def make_trainer(apply_fn: Callable, optimizer: optax.GradientTransformation, x: np.ndarray,
-                 y: np.ndarray, batch_size: int, chunk: int) -> Callable:
-  """Returns ``run(params, opt_state, key) -> (params, opt_state)`` doing ``chunk`` SGD steps
-  on minibatches drawn with replacement, jitted with a ``lax.scan``."""
-  x, y = jnp.asarray(x), jnp.asarray(y)
+@functools.lru_cache(maxsize=None)
+def _fitted(loss_target: float, error_target: float):
+  """``(state, data) -> bool``: full-train loss <= ``loss_target`` and train error <=
+  ``error_target``. Cached per target pair so the engine compiles the rule once."""
+  def reached(state, data):
+    logits = state.apply_fn(state.variables(), data["image"])
+    pred = ((logits[:, 0] > 0).astype(jnp.int32) if logits.shape[-1] == 1
+            else logits.argmax(-1))
+    return jnp.logical_and(jnp.mean(loss_fn(logits, data["label"])) <= loss_target,
+                           jnp.mean(pred != data["label"]) <= error_target)
+  return reached
 
-  def objective(p, xb, yb):
-    return jnp.mean(loss_fn(apply_fn(p, xb), yb))
 
-  @jax.jit
-  def run(params, opt_state, key):
-    def step(carry, k):
-      p, s = carry
-      idx = jax.random.randint(k, (batch_size,), 0, x.shape[0])
-      grads = jax.grad(objective)(p, x[idx], y[idx])
-      updates, s = optimizer.update(grads, s, p)
-      return (optax.apply_updates(p, updates), s), None
-    (params, opt_state), _ = jax.lax.scan(step, (params, opt_state), jax.random.split(key, chunk))
-    return params, opt_state
+def fit(model, tx: optax.GradientTransformation, x: np.ndarray, y: np.ndarray, key: jax.Array,
+        *, num_steps: int, batch_size: int, loss_target: float | None = None,
+        error_target: float = 0.0, check_every: int = 100) -> tuple[dict, int, bool]:
+  """Trains ``model`` on ``(x, y)`` with ``loss_fn`` through the engine.
 
-  return run
+  With ``loss_target``, training stops at the first multiple of ``check_every`` steps where
+  the full-training-set loss is at most it and the train error at most ``error_target``
+  (default 0: every example classified correctly, Zhang et al. 2017's "fit"), or at
+  ``num_steps``; ``loss_target=inf`` stops on the error alone.
+
+  ``num_steps`` must be a multiple of ``check_every`` (steps are fused in groups of it).
+
+  Returns ``(variables, steps taken, whether the target was reached)``.
+  """
+  stop = None if loss_target is None else _fitted(float(loss_target), float(error_target))
+  result = minimize_model(model, tx, {"image": jnp.asarray(x), "label": jnp.asarray(y)},
+                          key=key, num_steps=num_steps, batch_size=batch_size,
+                          loss_fn=loss_fn, stop_when=stop,
+                          check_every=check_every if stop else 0,
+                          steps_per_call=check_every)
+  return result.state.variables(), int(result.state.step), bool(result.stopped)

@@ -22,7 +22,7 @@ import numpy as np
 
 from experiments.checks.kernel_regime_init import save_figure
 from experiments.checks.kernel_regime_training import gd_trainer
-from experiments.checks.result import CheckResult
+from experiments.checks.result import CheckResult, above, at_least, at_most, below, relative, within
 from jaxnets.data import get_dataset
 from jaxnets.models.mlp import MLP
 from theory import kernel_predict
@@ -67,8 +67,12 @@ def ntk_sphere_spectrum(outdir: pathlib.Path, *, quick: bool = False,
     odd_ratio = max(abs(mu[k]) / mu[k - 1] for k in range(3, 42, 2))
     results[d] = dict(mu=mu, slope=slope, odd_ratio=float(odd_ratio))
   mu_bias = spectra.sphere_eigenvalues(_two_layer_relu_kappa(3, b_std=0.5), 3, 12, 600)
-  passed = all(abs(r["slope"] + d) <= 0.1 and r["odd_ratio"] <= 1e-8
-               for d, r in results.items())
+  comparisons = [within(f"eigenvalue exponent d={d}", r["slope"], -d, 0.1,
+                        "a tenth of the gap between the integer predictions of neighbouring d")
+                 for d, r in results.items()]
+  comparisons += [at_most(f"max |mu_odd| / mu_(k-1), d={d}", r["odd_ratio"], 1e-8,
+                          "float64 quadrature resolves 1e-8 where mu_(k-1) >= 1e-8 mu_0")
+                  for d, r in results.items()]
   fig, ax = plt.subplots(figsize=(4.8, 3.6))
   for d, r in results.items():
     k = np.arange(1, k_max + 1)
@@ -88,10 +92,7 @@ def ntk_sphere_spectrum(outdir: pathlib.Path, *, quick: bool = False,
                + "; max |mu_odd|/mu_{k-1} "
                + f"{max(r['odd_ratio'] for r in results.values()):.1e} (with bias b=0.5: "
                + f"mu_3/mu_2 = {abs(mu_bias[3]) / mu_bias[2]:.2e})",
-      tolerance=f"|slope + d| <= 0.1 (fit a - s log k + b/k, even k in [{fit_range.start}, "
-                f"{k_max}]); "
-                "|mu_k| / mu_{k-1} <= 1e-8 for odd 3 <= k <= 41",
-      passed=bool(passed),
+      comparisons=comparisons,
       figure=save_figure(fig, outdir, "ntk_sphere_spectrum"),
       values=dict(dims=dims, eigenvalues={d: r["mu"] for d, r in results.items()},
                   slopes={d: r["slope"] for d, r in results.items()},
@@ -135,14 +136,18 @@ def spectral_bias(outdir: pathlib.Path, *, quick: bool = False, seed: int = 0) -
   measured, predicted = {}, {}
   for k in freqs:
     a = np.array(amplitude[k]) / amplitude[k][0]
-    below = np.flatnonzero(a <= math.exp(-1))[0]  # first record under 1/e; interpolate in log
-    t0, t1 = t[below - 1], t[below]
-    la0, la1 = math.log(a[below - 1]), math.log(a[below])
+    first = np.flatnonzero(a <= math.exp(-1))[0]  # first record under 1/e; interpolate in log
+    t0, t1 = t[first - 1], t[first]
+    la0, la1 = math.log(a[first - 1]), math.log(a[first])
     measured[k] = float(t0 + (-1 - la0) / (la1 - la0) * (t1 - t0))
     predicted[k] = float(1 / (lr * lam[k]))
   rel = {k: abs(measured[k] / predicted[k] - 1) for k in freqs}
-  ordered = all(measured[a] < measured[b] for a, b in zip(freqs, freqs[1:]))
-  passed = ordered and max(rel.values()) <= 0.1
+  comparisons = [relative(f"1/e time k={k}", measured[k], predicted[k], 0.1,
+                          "finite-width kernel noise (~7% at width 8192, n^-1/2 from ~10% at "
+                          "4096) + first-order discretisation (eta lam_1 = 0.05)")
+                 for k in freqs]
+  comparisons += [below(f"time k={a} - time k={b}", measured[a] - measured[b], 0.0,
+                        "spectral bias: lam_k decreases with k") for a, b in zip(freqs, freqs[1:])]
   fig, ax = plt.subplots(figsize=(4.8, 3.6))
   for k in freqs:
     ax.semilogy(t, np.array(amplitude[k]) / amplitude[k][0], label=f"k={k}")
@@ -160,8 +165,7 @@ def spectral_bias(outdir: pathlib.Path, *, quick: bool = False, seed: int = 0) -
                  + " steps, increasing with k",
       measured="1/e times " + ", ".join(f"{measured[k]:.0f} (k={k})" for k in freqs)
                + f" steps; max relative deviation {max(rel.values()):.3f}",
-      tolerance="|t_k eta lam_k - 1| <= 0.1 for each k, and the times increase with k",
-      passed=bool(passed),
+      comparisons=comparisons,
       figure=save_figure(fig, outdir, "spectral_bias"),
       values=dict(freqs=freqs, measured=measured, predicted=predicted, width=width,
                   learning_rate=lr, eigenvalues=lam[:8]))
@@ -201,8 +205,19 @@ def conv_kernel_pooling(outdir: pathlib.Path, *, quick: bool = False,
   # Criterion at a 1-pixel shift: at 2 pixels, strokes of these 8x8 digits leave the frame,
   # so every classifier loses information (shown in the figure, not tested).
   drop = {pool: accuracy[pool][0] - accuracy[pool][1] for pool in accuracy}
-  passed = invariance["avg"] <= 0.1 < invariance["flatten"] and drop["avg"] <= 0.1 \
-      and drop["flatten"] >= drop["avg"] + 0.2
+  # Accuracy thresholds: the standard error of a paired difference of two accuracies on
+  # num_test examples is at most 1 / sqrt(num_test). Kernel: with zero padding the shift also
+  # moves the image against the frame, so the GAP kernel is invariant only up to border terms
+  # of unknown size -- the check compares it with Flatten's instead of a fixed number.
+  se = 1 / math.sqrt(num_test)
+  comparisons = [
+      below("GAP - Flatten kernel change at 1 px", invariance["avg"] - invariance["flatten"],
+            0.0, "GAP sums over all position pairs; Flatten keeps same-position terms only"),
+      at_most("GAP accuracy drop at 1 px", drop["avg"], 2 * se,
+              f"2 s.e. of a paired accuracy difference on {num_test} images"),
+      at_least("Flatten drop - GAP drop at 1 px", drop["flatten"] - drop["avg"], 2 * se,
+               f"2 s.e. of a paired accuracy difference on {num_test} images"),
+  ]
   fig, ax = plt.subplots(figsize=(4.5, 3.5))
   for pool, acc in accuracy.items():
     ax.plot(shifts, acc, "o-", label=f"{'GlobalAvgPool' if pool == 'avg' else 'Flatten'}")
@@ -214,15 +229,13 @@ def conv_kernel_pooling(outdir: pathlib.Path, *, quick: bool = False,
       claim="Global average pooling makes the CNN kernel sum over all pairs of positions, so "
             "it is invariant to translations (up to borders); Flatten keeps only same-position "
             "terms and is not (Novak et al. 2019, sec. 3; Arora et al. 2019, sec. 4)",
-      prediction="a 1-pixel shift changes the GAP kernel rows little (<= 10%) and the Flatten "
-                 "ones more; under that shift GAP keeps its accuracy, Flatten loses much of it",
+      prediction="a 1-pixel shift changes the GAP kernel rows less than the Flatten ones; "
+                 "under that shift GAP keeps its accuracy, Flatten loses much of it",
       measured=f"kernel change {invariance['avg']:.3f} (GAP) vs {invariance['flatten']:.3f} "
                f"(Flatten); accuracy at shifts {shifts}: GAP "
                + "/".join(f"{a:.2f}" for a in accuracy["avg"]) + ", Flatten "
                + "/".join(f"{a:.2f}" for a in accuracy["flatten"]),
-      tolerance="GAP change <= 0.1 < Flatten change; at a 1-pixel shift GAP accuracy drop "
-                "<= 0.1 and Flatten drop >= GAP drop + 0.2",
-      passed=bool(passed),
+      comparisons=comparisons,
       figure=save_figure(fig, outdir, "conv_kernel_pooling"),
       values=dict(shifts=shifts, accuracy=accuracy, kernel_change=invariance, drop=drop,
                   num_train=num_train, num_test=num_test))

@@ -20,12 +20,14 @@ import jax
 import jax.numpy as jnp
 import matplotlib.pyplot as plt
 import numpy as np
+import optax
 
 from experiments.checks.kernel_regime_init import log_slope, save_figure, sphere_points
-from experiments.checks.result import CheckResult
+from experiments.checks.result import CheckResult, at_most, within
 from jaxnets.data import get_dataset
 from jaxnets.models import ACTIVATIONS
 from jaxnets.models.mlp import MLP
+from jaxnets.train import minimize
 from theory import kernel_predict
 from theory import kernels as K
 from theory import ntk
@@ -37,18 +39,27 @@ def gd_trainer(f: Callable, x: jax.Array, y: jax.Array, steps: int,
 
   The model is ``f(p, x)``, or with ``centered`` Chizat et al.'s centred, scaled model
   ``scale * (f(p, x) - f(p0, x))``; the loss is ``mean((model - y)^2) / (2 scale^2)``.
-  Compiled once per ``f`` and shapes, reused across seeds, learning rates and scales.
+  GD is ``optax.sgd(lr)`` run by the engine (``jaxnets.train.minimize``); ``f(p0, x)`` and
+  the scale travel as data, so runs of one ``f`` compile once per learning rate.
   """
+  n = x.shape[0]
 
-  def loss(p, p0, scale):
-    out = scale * (f(p, x) - f(p0, x)) if centered else f(p, x)
-    return 0.5 * jnp.mean((out - y) ** 2) / scale ** 2
+  def objective(p, batch, rng):
+    del rng
+    out = f(p, batch["x"])
+    if centered:
+      out = batch["scale"][:, None] * (out - batch["f0"])
+    scale2 = jnp.mean(batch["scale"]) ** 2
+    return 0.5 * jnp.mean((out - batch["y"]) ** 2) / scale2
 
-  @jax.jit
+  optimizers: dict[float, optax.GradientTransformation] = {}
+
   def train(p0, lr, scale=1.0):
-    grad = jax.grad(loss)
-    step = lambda p, _: (jax.tree.map(lambda w, g: w - lr * g, p, grad(p, p0, scale)), None)
-    return jax.lax.scan(step, p0, None, length=steps)[0]
+    tx = optimizers.setdefault(float(lr), optax.sgd(float(lr)))
+    data = {"x": x, "y": y, "f0": f(p0, x) if centered else jnp.zeros_like(y),
+            "scale": jnp.full((n,), scale, x.dtype)}
+    fused = math.gcd(steps, 100)
+    return minimize(objective, p0, tx, data, num_steps=steps, steps_per_call=fused).state.params
 
   return train
 
@@ -86,10 +97,9 @@ def _diff(a, b):
 def lazy_training_width(outdir: pathlib.Path, *, quick: bool = False,
                         seed: int = 0) -> CheckResult:
   """Relative change of each layer's weights, of all weights and of the NTK vs width."""
-  # The same sizes in quick mode: with widths up to 512 only, the exponents are still
-  # pre-asymptotic (about 0.15 steeper than predicted).
-  del quick
-  widths, seeds = [128, 256, 512, 1024], 2
+  # Quick mode (tests: a well-formed result) is too narrow for the exponents: with widths up
+  # to 512 only they are still pre-asymptotic (about 0.15 steeper than predicted).
+  widths, seeds = ([128, 256], 1) if quick else ([128, 256, 512, 1024], 2)
   x, y = _sphere_task(32, 8, seed)
   # tanh: the n^-1 NTK-change results assume a smooth activation; ReLU's kink adds neurons
   # that switch sign, a larger and noisier change.
@@ -112,7 +122,12 @@ def lazy_training_width(outdir: pathlib.Path, *, quick: bool = False,
                                        float(jnp.linalg.norm(k1 - k0) / jnp.linalg.norm(k0))])
   changes /= seeds
   slopes = [log_slope(widths, changes[:, j]) for j in range(len(names))]
-  passed = all(abs(s - p) <= 0.2 for s, p in zip(slopes, predicted))
+  # 0.2: the curvature of log-change vs log-width between n = 128 and 1024 (next-order terms
+  # O(n^-1) relative to the leading one: ~1/128 at the narrowest), fixed when the check was
+  # written; the slope's own spread over 2 seeds is ~0.02.
+  comparisons = [within(f"{name} exponent", sl, pr, 0.2,
+                        "allowance for next-order terms over n = 128..1024")
+                 for name, sl, pr in zip(names, slopes, predicted)]
   fig, ax = plt.subplots(figsize=(5, 3.8))
   for j, name in enumerate(names):
     ax.loglog(widths, changes[:, j], "o-", label=f"{name}: {slopes[j]:.2f} ({predicted[j]})")
@@ -128,8 +143,7 @@ def lazy_training_width(outdir: pathlib.Path, *, quick: bool = False,
             "n^-1/2; Dyer & Gur-Ari 2020 and Huang & Yau 2020 give n^-1)",
       prediction="exponents " + ", ".join(f"{n} {p}" for n, p in zip(names, predicted)),
       measured="exponents " + ", ".join(f"{n} {s:.2f}" for n, s in zip(names, slopes)),
-      tolerance="|exponent - predicted| <= 0.2 for each",
-      passed=bool(passed),
+      comparisons=comparisons,
       figure=save_figure(fig, outdir, "lazy_training_width"),
       values=dict(widths=widths, names=names, changes=changes, slopes=slopes,
                   predicted=predicted))
@@ -160,7 +174,10 @@ def lazy_training_alpha(outdir: pathlib.Path, *, quick: bool = False,
       gap.append(float(jnp.linalg.norm(out - out_lin) / jnp.linalg.norm(y)))
       fit = float(jnp.linalg.norm(out - y) / jnp.linalg.norm(y))
   slopes = [log_slope(alphas, weight_change), log_slope(alphas, gap)]
-  passed = all(abs(s + 1) <= 0.15 for s in slopes)
+  comparisons = [within(f"{what} exponent", sl, -1.0, 0.15,
+                        "Chizat et al. 2019 Thm 2.3: O(1/alpha) with O(1/alpha^2) corrections; "
+                        "0.15 covers them from alpha = 2 (float64, deterministic)")
+                 for what, sl in zip(("weight change", "linearisation gap"), slopes)]
   fig, ax = plt.subplots(figsize=(4.5, 3.5))
   ax.loglog(alphas, weight_change, "o-", label=f"||θ_T − θ_0||: {slopes[0]:.2f}")
   ax.loglog(alphas, gap, "s-", label=f"||f_α − f_lin||/||y||: {slopes[1]:.2f}")
@@ -175,8 +192,7 @@ def lazy_training_alpha(outdir: pathlib.Path, *, quick: bool = False,
       prediction="weight change ~ alpha^-1, linearisation gap ~ alpha^-1",
       measured=f"exponents {slopes[0]:.3f} (weights), {slopes[1]:.3f} (gap); final relative "
                f"train error {fit:.2e} at alpha={alphas[-1]:g}",
-      tolerance="|exponent + 1| <= 0.15 for both",
-      passed=bool(passed),
+      comparisons=comparisons,
       figure=save_figure(fig, outdir, "lazy_training_alpha"),
       values=dict(alphas=alphas, weight_change=weight_change, gap=gap, slopes=slopes))
 
@@ -201,7 +217,7 @@ def _feature_changes(net: MLP, x, y, lr: float, steps: int, seeds: list[int]) ->
 def mup_feature_learning(outdir: pathlib.Path, *, quick: bool = False,
                          seed: int = 0) -> CheckResult:
   """Hidden-feature change after a fixed number of GD steps, muP vs NTK, vs width."""
-  widths = [128, 256, 512, 1024] if quick else [128, 256, 512, 1024, 2048]
+  widths = [128, 256] if quick else [128, 256, 512, 1024, 2048]
   x, y = _sphere_task(32, 8, seed)
   # One learning rate per parameterisation, the same at every width (what muP is about).
   lrs = {"mup": 0.5, "ntk": _stable_lr(x, depth=2)}
@@ -212,7 +228,10 @@ def mup_feature_learning(outdir: pathlib.Path, *, quick: bool = False,
                                     x, y, lrs[par], steps, [seed * 1000 + s for s in range(seeds)])
                    for n in widths]
   slopes = {par: log_slope(widths, c) for par, c in change.items()}
-  passed = abs(slopes["mup"]) <= 0.15 and abs(slopes["ntk"] + 0.5) <= 0.15
+  source = ("Yang & Hu 2021 Table 3 exponents; 0.15 allows the O(n^-1/2) corrections at "
+            "n >= 128 (2 seeds)")
+  comparisons = [within("muP exponent", slopes["mup"], 0.0, 0.15, source),
+                 within("NTK exponent", slopes["ntk"], -0.5, 0.15, source)]
   fig, ax = plt.subplots(figsize=(4.5, 3.5))
   for par, c in change.items():
     ax.loglog(widths, c, "o-", label=f"{par}: slope {slopes[par]:.2f}")
@@ -227,8 +246,7 @@ def mup_feature_learning(outdir: pathlib.Path, *, quick: bool = False,
       prediction="feature change ~ width^0 (muP), ~ width^-0.5 (NTK)",
       measured=f"exponents {slopes['mup']:.3f} (muP), {slopes['ntk']:.3f} (NTK); change at "
                f"n={widths[-1]}: {change['mup'][-1]:.3f} (muP), {change['ntk'][-1]:.4f} (NTK)",
-      tolerance="|exponent_muP| <= 0.15 and |exponent_NTK + 0.5| <= 0.15",
-      passed=bool(passed),
+      comparisons=comparisons,
       figure=save_figure(fig, outdir, "mup_feature_learning"),
       values=dict(widths=widths, change=change, slopes=slopes, lrs=lrs, steps=steps))
 
@@ -248,7 +266,7 @@ def _digits(num_train: int, num_test: int):
 def ntk_prediction_real_data(outdir: pathlib.Path, *, quick: bool = False,
                              seed: int = 0) -> CheckResult:
   """Test outputs of GD-trained one-hidden-layer nets vs the infinite-width NTK closed form."""
-  widths = [256, 1024, 4096] if quick else [256, 1024, 4096, 16384]
+  widths = [256, 1024] if quick else [256, 1024, 4096, 16384]
   (x, y), (x_test, y_test) = _digits(128 if quick else 256, 128)
   steps = 100
   with jax.enable_x64(True):
@@ -275,7 +293,12 @@ def ntk_prediction_real_data(outdir: pathlib.Path, *, quick: bool = False,
     acc_net.append(float((out.argmax(1) == y_test.argmax(1)).mean()))
     acc_kernel.append(float((pred.argmax(1) == y_test.argmax(1)).mean()))
   slope = log_slope(widths, errors)
-  passed = abs(slope + 0.5) <= 0.2 and errors[-1] <= 0.1
+  comparisons = [
+      within("width exponent", slope, -0.5, 0.2,
+             "Lee et al. 2019 Thm 2.1: O(n^-1/2); 0.2 allows one seed's finite-width noise"),
+      at_most(f"deviation at n={widths[-1]}", errors[-1],
+              errors[0] * (widths[0] / widths[-1]) ** 0.5 * 2,
+              "twice the n^-1/2 extrapolation from the narrowest net")]
   fig, ax = plt.subplots(figsize=(4.5, 3.5))
   ax.loglog(widths, errors, "o-", label=f"measured, slope {slope:.2f}")
   ax.loglog(widths, errors[0] * (np.array(widths) / widths[0]) ** -0.5, "k--", label="n^-1/2")
@@ -287,12 +310,11 @@ def ntk_prediction_real_data(outdir: pathlib.Path, *, quick: bool = False,
       claim="A wide network trained by GD on MSE follows the closed-form kernel solution with "
             "the infinite-width NTK, with O(n^-1/2) deviations (Lee et al. 2019, Thm. 2.1, eq. "
             "10)",
-      prediction="test-output deviation ~ width^-0.5, small (<= 0.1) at the largest width",
+      prediction="test-output deviation ~ width^-0.5 from the narrowest to the widest net",
       measured=f"slope {slope:.3f}; deviation {errors[0]:.3f} (n={widths[0]}) -> "
                f"{errors[-1]:.4f} (n={widths[-1]}); test accuracy net {acc_net[-1]:.3f} vs "
                f"NTK {acc_kernel[-1]:.3f}",
-      tolerance="|slope + 0.5| <= 0.2 and deviation at the largest width <= 0.1",
-      passed=bool(passed),
+      comparisons=comparisons,
       figure=save_figure(fig, outdir, "ntk_prediction_real_data"),
       values=dict(widths=widths, errors=errors, slope=slope, acc_net=acc_net,
                   acc_kernel=acc_kernel, steps=steps, learning_rate=lr))
