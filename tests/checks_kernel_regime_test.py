@@ -1,4 +1,5 @@
-"""The fast kernel-regime checks run at quick sizes, and the spectral utilities they rely on."""
+"""Every kernel-regime check at quick size (well formed, every comparison evaluated), and the
+spectral utilities the checks rely on."""
 
 from __future__ import annotations
 
@@ -9,7 +10,11 @@ import pytest
 
 from experiments.checks import kernel_regime
 from jaxnets.errors import JaxnetsError
+from tests.check_contract import assert_well_formed
 from theory import spectra
+
+CHECKS = kernel_regime.CHECKS
+
 
 def test_registry_lists_every_check_of_the_issue():
   assert set(kernel_regime.CHECKS) == {
@@ -17,6 +22,11 @@ def test_registry_lists_every_check_of_the_issue():
       "lazy_training_width", "lazy_training_alpha", "mup_feature_learning",
       "ntk_sphere_spectrum", "spectral_bias", "ntk_prediction_real_data",
       "conv_kernel_pooling"}
+
+
+@pytest.mark.parametrize("name", sorted(CHECKS))
+def test_check_at_quick_size_is_well_formed(name, tmp_path):
+  assert_well_formed(name, CHECKS[name], tmp_path)
 
 
 def test_sphere_eigenvalues_of_polynomial_kernels():

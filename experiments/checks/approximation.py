@@ -32,6 +32,7 @@ from jaxnets.models.mlp import MLP  # noqa: E402
 from theory import approximation as A  # noqa: E402
 from theory import rates  # noqa: E402
 from theory import targets as T  # noqa: E402
+from theory.least_squares import least_squares  # noqa: E402
 
 
 def _grid(d: int, per_axis: int, midpoints: bool) -> np.ndarray:
@@ -205,7 +206,8 @@ def fixed_basis_vs_neurons(outdir: pathlib.Path, *, quick: bool = False,
       m_terms = A.num_polynomials(d, k)
       x = target.sample(max(10 * m_terms, 2000), seed + 2 + k)
       phi = A.hermite_features(x, k)
-      coef_hat = np.linalg.lstsq(phi, np.asarray(target.fn(x), np.float64), rcond=None)[0]
+      coef_hat = np.asarray(least_squares(np.asarray(phi, np.float64),
+                                          np.asarray(target.fn(x), np.float64)))
       rel.append(float(np.mean((A.hermite_features(xt, k) @ coef_hat - yt) ** 2) / yt.var()))
     k_meas = next((k for k, r in zip(degrees, rel) if r <= eps), None)
     x = target.sample(2000 if quick else 16000, seed + 3)

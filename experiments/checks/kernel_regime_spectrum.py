@@ -28,6 +28,7 @@ from jaxnets.models.mlp import MLP
 from theory import kernel_predict
 from theory import kernels as K
 from theory import spectra
+from theory.least_squares import least_squares
 
 
 def _two_layer_relu_kappa(d: int, b_std: float = 0.0):
@@ -61,7 +62,7 @@ def ntk_sphere_spectrum(outdir: pathlib.Path, *, quick: bool = False,
     # log mu_k = a - s log k + b / k: the power law with its first asymptotic correction,
     # which at d = 5 still bends the local slope by ~0.1 at k = 80
     design = np.stack([np.ones(len(even)), np.log(even), 1 / even], 1)
-    slope = float(np.linalg.lstsq(design, np.log(mu[even]), rcond=None)[0][1])
+    slope = float(least_squares(design, np.log(mu[even]))[1])
     # odd zeros resolved up to k = 41, where mu_{k-1} >= 1e-8 mu_0: float64 kernel values
     # (~1e-16 relative) cannot resolve zeros next to much smaller even eigenvalues
     odd_ratio = max(abs(mu[k]) / mu[k - 1] for k in range(3, 42, 2))
