@@ -1,12 +1,13 @@
 r"""Training throughput of jaxnets' jitted step and of PyTorch on the same CPU, same networks.
 
-    python -m benchmarks.train_throughput --rounds=3 --steps=200 --repeats=3
+    python -m benchmarks.train_throughput --rounds=3 --repeats=3
     python -m benchmarks.train_throughput --only=resnet20,unet --rounds=3
 
 Each (framework, case, variant) runs in a **fresh subprocess** -- in one process the two
 frameworks' thread pools slow each other (PyTorch came out 20-80x too slow that way) -- and the
 runs alternate: round 1 runs every case in every framework, then round 2, ... Each run times
-``--steps`` steps after warm-up, ``--repeats`` times, and reports the median; the table shows
+a case's steps (``CASES``; ``--steps`` overrides) after warm-up, ``--repeats`` times, and
+reports the median; the table shows
 the median over rounds. PyTorch (``benchmarks/torch_throughput.py``, in its own virtualenv,
 ``--torch_python``) runs eager, ``channels_last`` (2-D cases) and ``torch.compile``; the ratio
 is jaxnets over the best PyTorch variant. Both frameworks: the same architecture (the parameter
@@ -33,7 +34,7 @@ REPO = pathlib.Path(__file__).resolve().parents[1]
 
 _ROUNDS = flags.DEFINE_integer("rounds", 3, "Alternating rounds (median over rounds).")
 _REPEATS = flags.DEFINE_integer("repeats", 3, "Timed repetitions per run (median).")
-_STEPS = flags.DEFINE_integer("steps", 200, "Steps per repetition.")
+_STEPS = flags.DEFINE_integer("steps", 0, "Steps per repetition (0: each case's own).")
 _THREADS = flags.DEFINE_integer("threads", 2, "PyTorch threads (torch.set_num_threads).")
 _TORCH_PYTHON = flags.DEFINE_string("torch_python", "/work/venvs/torch/bin/python",
                                     "Interpreter of a virtualenv with torch and numpy.")
@@ -43,15 +44,16 @@ _VARIANTS = flags.DEFINE_list("torch_variants", ["eager", "channels_last", "comp
 _TRAINER = flags.DEFINE_bool("trainer", True, "Also time the full trainer (two configs).")
 _WORKER = flags.DEFINE_string("worker", "", "Internal: time one jaxnets case, print JSON.")
 
-# name -> (jaxnets model, kwargs, input shape without batch, batch, classes, optimizer)
+# name -> (jaxnets model, kwargs, input shape without batch, batch, classes, optimizer, steps):
+# ``steps`` per timed repetition, about 5 s of training on this machine's two cores.
 CASES = {
-    "mnist1d_cnn": ("cnn_mnist1d", {}, (40, 1), 100, 10, "adam"),
-    "mnist1d_mlp": ("mlp_mnist1d", {}, (40, 1), 100, 10, "adam"),
-    "digits_cnn2d": ("cnn2d", {"channels": (32, 64)}, (8, 8, 1), 64, 10, "adam"),
-    "cifar_cnn2d": ("cnn2d", {"channels": (32, 64)}, (32, 32, 3), 128, 10, "adam"),
-    "lenet5": ("lenet5", {}, (28, 28, 1), 128, 10, "adam"),
-    "resnet20": ("resnet20", {}, (32, 32, 3), 128, 10, "momentum"),
-    "unet": ("unet", {"width": 16, "depth": 3}, (32, 32, 3), 16, 4, "adam"),
+    "mnist1d_cnn": ("cnn_mnist1d", {}, (40, 1), 100, 10, "adam", 200),
+    "mnist1d_mlp": ("mlp_mnist1d", {}, (40, 1), 100, 10, "adam", 200),
+    "digits_cnn2d": ("cnn2d", {"channels": (32, 64)}, (8, 8, 1), 64, 10, "adam", 200),
+    "cifar_cnn2d": ("cnn2d", {"channels": (32, 64)}, (32, 32, 3), 128, 10, "adam", 40),
+    "lenet5": ("lenet5", {}, (28, 28, 1), 128, 10, "adam", 100),
+    "resnet20": ("resnet20", {}, (32, 32, 3), 128, 10, "momentum", 10),
+    "unet": ("unet", {"width": 16, "depth": 3}, (32, 32, 3), 16, 4, "adam", 40),
 }
 
 # (config, steps): the trainer's examples/s over a whole run
@@ -73,7 +75,7 @@ def jaxnets_examples_per_s(case: str, steps: int, repeats: int) -> dict:
   from jaxnets.train.state import TrainState
   from jaxnets.train.steps import make_train_step
 
-  name, kwargs, shape, batch, classes, opt = CASES[case]
+  name, kwargs, shape, batch, classes, opt, _ = CASES[case]
   model = get_model(name, num_outputs=classes, **kwargs)
   mesh = parallel.create_mesh()
   config = ml_collections.ConfigDict({"name": opt, "schedule": "constant", "momentum": 0.9,
@@ -120,7 +122,7 @@ def _run_json(cmd: list[str]) -> dict:
 
 
 def _worker_command(framework: str, case: str, variant: str) -> list[str]:
-  common = [f"--steps={_STEPS.value}", f"--repeats={_REPEATS.value}"]
+  common = [f"--steps={_STEPS.value or CASES[case][6]}", f"--repeats={_REPEATS.value}"]
   if framework == "jaxnets":
     return [sys.executable, "-m", "benchmarks.train_throughput", f"--worker={case}", *common]
   return [_TORCH_PYTHON.value, "benchmarks/torch_throughput.py", f"--case={case}",
@@ -138,7 +140,8 @@ def _trainer_examples_per_s(config: str, steps: int) -> float:
 def main(argv: list[str]) -> int:
   del argv
   if _WORKER.value:
-    print(json.dumps(jaxnets_examples_per_s(_WORKER.value, _STEPS.value, _REPEATS.value)))
+    steps = _STEPS.value or CASES[_WORKER.value][6]
+    print(json.dumps(jaxnets_examples_per_s(_WORKER.value, steps, _REPEATS.value)))
     return 0
   cases = _ONLY.value or list(CASES)
   unknown = [c for c in cases if c not in CASES]
