@@ -19,9 +19,10 @@ import sys
 import time
 from typing import Callable
 
-from absl import app, flags
+from absl import flags
 
 from experiments.checks.result import CheckResult, write_result
+from jaxnets import cli
 
 # Topic -> module defining a literal CHECKS dict. Modules are imported only when one of their
 # checks runs, so a report of one topic does not pay for the others' imports.
@@ -32,7 +33,6 @@ CHECK_MODULES = {
     "dimensionality": "experiments.checks.dimensionality",
 }
 
-_OUTDIR = flags.DEFINE_string("outdir", "reports/theory", "Where the report is written.")
 _ONLY = flags.DEFINE_list("only", [], "Check names or topic names to run (default: all).")
 _QUICK = flags.DEFINE_bool("quick", False, "Smaller sizes, as in the test suite.")
 _SEEDS = flags.DEFINE_list("seeds", ["0"], "Root seed(s) of every check, e.g. 0,1,2.")
@@ -94,28 +94,21 @@ def pass_counts(results: list[tuple[str, int, CheckResult, float]]) -> dict[int,
   return counts
 
 
-def argv_flags() -> list[str]:
-  """The flags this run was started with (for the command line printed under the table)."""
-  return [a for a in sys.argv[1:] if a.startswith("--")]
-
-
 def main(argv: list[str]) -> int:
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  del argv  # cli.run rejects positional arguments
   try:
     checks = select_checks(_ONLY.value)
-    seeds = [int(x) for x in _SEEDS.value]
   except ValueError as e:
-    print(f"error: {e} (--seeds takes integers, e.g. --seeds=0,1,2)"
-          if "invalid literal" in str(e) else f"error: {e}", file=sys.stderr)
-    return 2
+    cli.fail(str(e))
+  try:
+    seeds = [int(x) for x in _SEEDS.value]
+  except ValueError:
+    cli.fail(f"--seeds takes integers, e.g. --seeds=0,1,2; got {','.join(_SEEDS.value)}")
   if not seeds:
-    print("error: --seeds is empty; give at least one seed, e.g. --seeds=0", file=sys.stderr)
-    return 2
-  outdir = pathlib.Path(_OUTDIR.value)
+    cli.fail("--seeds is empty; give at least one seed, e.g. --seeds=0")
+  outdir = cli.outdir("reports/theory")
   if outdir.exists() and not outdir.is_dir():
-    print(f"error: --outdir {outdir} is a file; name a directory", file=sys.stderr)
-    return 2
+    cli.fail(f"--outdir {outdir} is a file; name a directory")
   outdir.mkdir(parents=True, exist_ok=True)
   results = []
   run_start = time.perf_counter()
@@ -133,10 +126,10 @@ def main(argv: list[str]) -> int:
       for c in result.failed:
         print(f"    failed: {c.text()}", flush=True)
   table = markdown_table(results)
-  command = "python -m experiments.theory_report " + " ".join(argv_flags())
+  command = cli.command_line("experiments.theory_report")
   counts = pass_counts(results)
   summary = "; ".join(f"seed {s}: {p}/{n} passed" for s, (p, n) in counts.items())
-  table += (f"\n{summary}; `{command.strip()}` ({time.perf_counter() - run_start:.0f} s for the "
+  table += (f"\n{summary}; `{command}` ({time.perf_counter() - run_start:.0f} s for the "
             "checks).\n")
   (outdir / "report.md").write_text(table)
   (outdir / "report.json").write_text(json.dumps(
@@ -147,4 +140,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)
