@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
-import time
+import pathlib
+import sys
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+# Run as a script from the repository root: make ``benchmarks`` importable for the timing rule.
+sys.path.insert(0, str(pathlib.Path(__file__).resolve().parents[1]))
+from benchmarks.timing import median_seconds  # noqa: E402
 
 # name -> (input shape without batch, NHWC / NWC as in jaxnets; batch size)
 SHAPES = {
@@ -172,13 +176,8 @@ def examples_per_s(case: str, variant: str, steps: int, repeats: int, threads: i
       loss.backward()
       opt.step()
 
-  run(5)  # warm-up (and compilation)
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    run()
-    times.append(time.perf_counter() - start)
-  return {"examples_per_s": steps * batch / statistics.median(times), "params": params,
+  seconds = median_seconds(run, repeats, warmup=lambda: run(5))  # warm-up compiles
+  return {"examples_per_s": steps * batch / seconds, "params": params,
           "torch": torch.__version__, "threads": torch.get_num_threads()}
 
 

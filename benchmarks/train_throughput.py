@@ -26,9 +26,10 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 from absl import app, flags
+
+from benchmarks.timing import median_seconds
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -104,13 +105,8 @@ def jaxnets_examples_per_s(case: str, steps: int, repeats: int) -> dict:
     jax.block_until_ready(metrics["loss"])
     holder[0] = s
 
-  run(5)  # compile
-  times = []
-  for _ in range(repeats):
-    start = time.perf_counter()
-    run()
-    times.append(time.perf_counter() - start)
-  return {"examples_per_s": steps * batch / statistics.median(times), "params": params,
+  seconds = median_seconds(run, repeats, warmup=lambda: run(5))  # warm-up compiles
+  return {"examples_per_s": steps * batch / seconds, "params": params,
           "jax": jax.__version__, "devices": jax.device_count()}
 
 
