@@ -34,7 +34,7 @@ import subprocess
 import sys
 import time
 
-from absl import app, flags
+from absl import flags
 
 from benchmarks import ntk_cases as C
 
@@ -208,10 +208,11 @@ def _print_jaxnets(times: dict, repeats: int) -> None:
 
 
 def main(argv: list[str]) -> None:
-  if len(argv) > 1:
-    raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+  del argv  # cli.run rejects positional arguments
   if _REPEATS.value < 1 or _ROUNDS.value < 1:
-    sys.exit("error: --repeats and --rounds must be positive")
+    from jaxnets import cli
+
+    cli.fail("--repeats and --rounds must be positive")
   if _PEAK_CASE.value:
     _peak_case(_PEAK_CASE.value)
   elif _PEAK.value:
@@ -228,4 +229,6 @@ def main(argv: list[str]) -> None:
 
 
 if __name__ == "__main__":
-  app.run(main)
+  from jaxnets import cli
+
+  cli.run(main)

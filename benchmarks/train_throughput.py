@@ -27,9 +27,10 @@ import subprocess
 import sys
 import tempfile
 
-from absl import app, flags
+from absl import flags
 
 from benchmarks.timing import median_seconds
+from jaxnets import cli
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -142,9 +143,7 @@ def main(argv: list[str]) -> int:
   cases = _ONLY.value or list(CASES)
   unknown = [c for c in cases if c not in CASES]
   if unknown:
-    print(f"error: unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}",
-          file=sys.stderr)
-    return 2
+    cli.fail(f"unknown case(s) {', '.join(unknown)}; known: {', '.join(CASES)}")
   have_torch = pathlib.Path(_TORCH_PYTHON.value).exists()
   if not have_torch:
     print(f"PyTorch interpreter {_TORCH_PYTHON.value} not found (see benchmarks/"
@@ -190,4 +189,4 @@ def main(argv: list[str]) -> int:
 
 
 if __name__ == "__main__":
-  app.run(main)
+  cli.run(main)
