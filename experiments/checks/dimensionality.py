@@ -191,7 +191,7 @@ def kmeans_high_dim(outdir: pathlib.Path, *, quick: bool = False, seed: int = 0)
     pc.append(float(np.mean(a_pc)))
     pc_se.append(float(np.std(a_pc, ddof=1) / math.sqrt(reps)))
     sup_se.append(float(np.std(a_sup, ddof=1) / math.sqrt(reps)))
-  km, sup, dims_arr = np.array(km), np.array(sup), np.array(dims)
+  km, sup = np.array(km), np.array(sup)
   pred_km = np.array([D.spectral_accuracy(mean_norm, d, n) for d in dims])
   pred_sup = np.array([D.mean_difference_accuracy(mean_norm, d, n) for d in dims])
   finite_n = 1 / math.sqrt(n)  # O(n^-1/2) fluctuation of the top eigenvector's overlap

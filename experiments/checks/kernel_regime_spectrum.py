@@ -22,7 +22,7 @@ import numpy as np
 
 from experiments.checks.kernel_regime_init import save_figure
 from experiments.checks.kernel_regime_training import gd_trainer
-from experiments.checks.result import CheckResult, above, at_least, at_most, below, relative, within
+from experiments.checks.result import CheckResult, at_least, at_most, below, relative, within
 from jaxnets.data import get_dataset
 from jaxnets.models.mlp import MLP
 from theory import kernel_predict
