@@ -47,11 +47,15 @@ def loss_fn(logits: jax.Array, labels: jax.Array) -> jax.Array:
   return optax.softmax_cross_entropy_with_integer_labels(logits, labels)
 
 
+def predictions(logits: jax.Array) -> jax.Array:
+  """Class predictions: the sign of a single logit (labels {0, 1}) or the argmax."""
+  logits = jnp.asarray(logits)
+  return (logits[:, 0] > 0).astype(jnp.int32) if logits.shape[-1] == 1 else logits.argmax(-1)
+
+
 def accuracy(logits: jax.Array, labels: jax.Array) -> float:
   """Fraction classified correctly."""
-  logits = jnp.asarray(logits)
-  pred = (logits[:, 0] > 0).astype(jnp.int32) if logits.shape[-1] == 1 else logits.argmax(-1)
-  return float(jnp.mean(pred == jnp.asarray(labels)))
+  return float(jnp.mean(predictions(logits) == jnp.asarray(labels)))
 
 
 @functools.lru_cache(maxsize=None)
@@ -60,10 +64,8 @@ def _fitted(loss_target: float, error_target: float):
   ``error_target``. Cached per target pair so the engine compiles the rule once."""
   def reached(state, data):
     logits = state.apply_fn(state.variables(), data["image"])
-    pred = ((logits[:, 0] > 0).astype(jnp.int32) if logits.shape[-1] == 1
-            else logits.argmax(-1))
     return jnp.logical_and(jnp.mean(loss_fn(logits, data["label"])) <= loss_target,
-                           jnp.mean(pred != data["label"]) <= error_target)
+                           jnp.mean(predictions(logits) != data["label"]) <= error_target)
   return reached
 
 
