@@ -161,15 +161,16 @@ def _perturbed(variables, key: jax.Array, scale: float):
 
 def flow_log_det(outdir: pathlib.Path, *, quick: bool = False, seed: int = 0) -> CheckResult:
   """Each flow's log-determinant formula against ``slogdet`` of its autodiff Jacobian."""
-  dims = [2, 4] if quick else [2, 8, 64]
+  dims = [2] if quick else [2, 8, 64]
   points = 4 if quick else 32
+  layers = 2 if quick else 4
   tolerance = 1e-5
   rows, comparisons = [], []
   key = jax.random.key(seed)
   for name in ("realnvp", "maf"):
     for d in dims:
       k_init, k_x, k_noise = jax.random.split(jax.random.fold_in(key, 97 * d + len(name)), 3)
-      model = flows.get_flow(name, d, num_layers=4, hidden=(64, 64))
+      model = flows.get_flow(name, d, num_layers=layers, hidden=(64, 64))
       x = jax.random.normal(k_x, (points, d))
       variables = _perturbed(model.init(k_init, x), k_noise, 0.05)
       forward = jax.jit(lambda v, x: model.apply(v, x, method="forward"))
@@ -230,8 +231,8 @@ def flow_kl(outdir: pathlib.Path, *, quick: bool = False, seed: int = 0) -> Chec
     config = flow_2d_config.get_config()
     config.target = name
     if quick:
-      config.num_steps, config.train_size, config.kl_samples = 200, 2000, 2000
-      config.flow.num_layers = 4
+      config.num_steps, config.train_size, config.kl_samples = 100, 1000, 1000
+      config.flow.num_layers, config.flow.hidden = 2, (16,)
     key = jax.random.fold_in(jax.random.key(seed), j)
     k_data, k_init, k_kl = jax.random.split(key, 3)
     target = densities.target_2d(name)
@@ -270,7 +271,7 @@ def density_curse(outdir: pathlib.Path, *, quick: bool = False, seed: int = 0) -
   config = flow_2d_config.get_config()
   # A small flow (4 couplings, one hidden layer of 32): 2000 points do not support 8 x 128
   # (it overfits by thousands of nats in d = 32).
-  config.flow.num_layers, config.flow.hidden = 4, (32,)
+  config.flow.num_layers, config.flow.hidden = (2 if quick else 4), (32,)
   config.num_steps, config.batch_size = (100 if quick else 1000), 256
   config.learning_rate = 1e-3
   z = scipy.stats.norm.ppf(1 - 0.05 / (2 * len(dims)))

@@ -55,6 +55,13 @@ def fit_density(model: nn.Module, x: np.ndarray, *, key: jax.Array,
                   batch_size=batch_size, steps_per_call=spc, log_every=log_every)
 
 
+@functools.lru_cache(maxsize=32)  # the same optimiser object lets same-sized runs share a compile
+def _adam(learning_rate: float, num_steps: int, constant: bool) -> optax.GradientTransformation:
+  if constant:
+    return optax.adam(learning_rate)
+  return optax.adam(optax.cosine_decay_schedule(learning_rate, num_steps))
+
+
 def train_flow(config, x: np.ndarray, key: jax.Array, *, num_steps: int | None = None):
   """Builds ``config.flow`` for ``x``'s dimension and fits it: ``(model, params, result)``.
 
@@ -73,11 +80,9 @@ def train_flow(config, x: np.ndarray, key: jax.Array, *, num_steps: int | None =
                        f"{steps}, {config.batch_size}, {config.learning_rate}")
   model = flows.get_flow(config.flow.name, x.shape[1], num_layers=int(config.flow.num_layers),
                          hidden=tuple(config.flow.hidden))
-  constant = "logit_alpha" in config
-  lr = config.learning_rate if constant else optax.cosine_decay_schedule(
-      config.learning_rate, steps)
   spc = int(config.steps_per_call)
-  result = fit_density(model, x, key=key, tx=optax.adam(lr), num_steps=steps,
+  tx = _adam(float(config.learning_rate), steps, "logit_alpha" in config)
+  result = fit_density(model, x, key=key, tx=tx, num_steps=steps,
                        batch_size=min(int(config.batch_size), len(x)),
                        steps_per_call=spc if steps % spc == 0 else 1,
                        log_every=max(spc, (steps // 10) // spc * spc))
