@@ -25,6 +25,21 @@ that each one listed exists). ``theory.kernels`` re-exports the layers of ``kern
   shallow_relu_pieces: Exact number of affine pieces on ``[lo, hi]`` of ``x -> sum_j a_j relu(w_j x + b_j) + c``
   tent_l1_lower_bound: Lower bound on ``int_0^1 |T^k - g|`` over g piecewise linear with ``pieces`` pieces
 
+``theory.density`` -- Kernel density estimation and its curse of dimensionality, in closed form and by sampling.
+  kde_log_density: ``log f_h(x)`` of the Gaussian KDE of ``data`` ``(n, d)`` at the points ``x`` ``(m, d)``
+  silverman_bandwidth: ``h_j = (4 / (n (d + 2)))^(1/(d+4)) sigma_j`` (Silverman 1986, eq. 4.14)
+  scott_bandwidth: ``h_j = n^(-1/(d+4)) sigma_j`` (Scott 1992, eq. 6.42)
+  leave_one_out_log_likelihood: The mean leave-one-out log-likelihood of the KDE
+  cross_validated_bandwidth: The bandwidth ``c * sigma_j`` maximising the leave-one-out log-likelihood
+  kde_mse_at_zero: Exact ``(bias^2, variance)`` of ``f_h(0)`` for n draws of ``N(0, I_d)``
+  relative_mse_at_zero: ``MSE(f_h(0)) / f(0)^2`` for the standard normal target
+  optimal_bandwidth_at_zero: ``(h*, relative MSE at h*)`` minimising the exact MSE at 0
+  silverman_sample_size: The least n with relative MSE at 0 below 0.1 (Silverman 1986, Table 4.2)
+  round_significant: ``x`` rounded to a number of significant figures
+  sample_kde_at_zero: ``(replicates,)`` Monte-Carlo values of ``f_h(0)``
+  kde_rate_design: The design ``[1, log n, n^(-min(d, 2)/(d+4))]`` of ``log MSE(n)``
+  kde_rate_design_bias: The design's own error on the exact MSE curve
+
 ``theory.dimensionality`` -- The curse of dimensionality, measured: covering numbers, distances, local averaging, clustering.
   log10_covering_sup: ``log10 N_inf(eps, [0, 1]^d) = d log10 ceil(1 / (2 eps))``: exact
   log10_covering_l2_bounds: ``(lower, upper)`` on ``log10 N_2(eps, [0, 1]^d)`` (Euclidean balls of radius eps)
