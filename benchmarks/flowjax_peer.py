@@ -7,9 +7,9 @@ jaxnets (flowjax is not a dependency of jaxnets).
 Trains flowjax's ``coupling_flow`` (affine, the RealNVP family) or
 ``masked_autoregressive_flow`` on ``D.npz["train"]`` with flowjax's own training step
 (``flowjax.train.train_utils.step`` with ``MaximumLikelihoodLoss``, what ``fit_to_data``
-calls) and Adam, on the same minibatch schedule as jaxnets (epoch permutations, no
-validation split, so both see the same steps), and prints one JSON line: mean test
-log-density, training seconds (after a compiling warm-up step), parameter count.
+calls) and Adam, on the same minibatch schedule as jaxnets (epoch permutations), validating
+once per epoch on ``D.npz["validation"]`` and keeping the best parameters, and prints one JSON
+line: test log-densities, training seconds (after a compiling warm-up step), parameter count.
 """
 
 from __future__ import annotations
@@ -39,6 +39,7 @@ def main() -> None:
   args = parser.parse_args()
   arrays = np.load(args.data)
   train, test = jnp.asarray(arrays["train"]), jnp.asarray(arrays["test"])
+  validation = jnp.asarray(arrays["validation"])
   dim = train.shape[1]
   key = jax.random.key(args.seed)
   make = coupling_flow if args.flow == "realnvp" else masked_autoregressive_flow
@@ -61,16 +62,25 @@ def main() -> None:
   warm = step(params, static, train[batches[0]], optimizer=optimizer, opt_state=opt_state,
               loss_fn=loss_fn)
   jax.block_until_ready(warm)
+  validate = eqx.filter_jit(loss_fn)
+  jax.block_until_ready(validate(params, static, validation))
+  # Keep the parameters of lowest validation loss, evaluated once per epoch (as jaxnets does,
+  # and as fit_to_data's return_best does).
+  best, best_loss, best_step = params, float("inf"), 0
   start = time.perf_counter()
-  for idx in batches[:args.steps]:
+  for t, idx in enumerate(batches[:args.steps], start=1):
     params, opt_state, loss = step(params, static, train[idx], optimizer=optimizer,
                                    opt_state=opt_state, loss_fn=loss_fn)
+    if t % per_epoch == 0:
+      val = float(validate(params, static, validation))
+      if val < best_loss:
+        best, best_loss, best_step = params, val, t
   jax.block_until_ready(params)
   seconds = time.perf_counter() - start
-  trained = paramax.unwrap(eqx.combine(params, static))
+  trained = paramax.unwrap(eqx.combine(best, static))
   log_q = np.asarray(eqx.filter_jit(trained.log_prob)(test))
   print(json.dumps({"framework": "flowjax", "flow": args.flow, "params": count,
-                    "train_seconds": seconds, "final_loss": float(loss),
+                    "train_seconds": seconds, "final_loss": float(loss), "best_step": best_step,
                     "test_log_density": log_q.tolist()}))
 
 

@@ -139,13 +139,18 @@ def digits_mode(config, outdir: pathlib.Path) -> list[dict]:
   train = densities.dequantized_digits("train", jax.random.key(0))
   test = densities.dequantized_digits("test", jax.random.key(1))
   h = _bandwidth(train)
-  model, params, result = likelihood.train_flow(config, np.asarray(logit.forward(train)),
-                                                jax.random.key(_SEED.value))
+  order = np.random.default_rng(0).permutation(len(train))
+  n_val = int(round(config.validation_fraction * len(train)))
+  y = np.asarray(logit.forward(train))
+  model, params, result = likelihood.train_flow(config, y[order[n_val:]],
+                                                jax.random.key(_SEED.value),
+                                                validation=y[order[:n_val]])
   log_px = (np.asarray(jax.jit(model.apply)({"params": params}, logit.forward(test)))
             + np.asarray(logit.log_det(test)))
   kde = np.asarray(D.kde_log_density(test, train, h))
   row = {"target": "digits (dequantized)", "n": len(train), "flow": config.flow.name,
          "flow_steps": int(config.num_steps), "flow_seconds": round(result.seconds, 1),
+         "best_validation_step": int(result.state.best_step),
          "flow_bits_per_dim": densities.bits_per_dim(log_px, 64),
          "kde_bits_per_dim": densities.bits_per_dim(kde, 64),
          "bandwidth_factor": float(h[0] / train[:, 0].std(ddof=1))

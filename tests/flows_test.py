@@ -111,3 +111,19 @@ def test_bits_per_dim_of_the_uniform_density():
   assert x.shape == (359, 64) and x.min() >= 0 and x.max() < 1
   logit = densities.LogitTransform()
   np.testing.assert_allclose(np.asarray(logit.inverse(logit.forward(x))), x, atol=1e-5)
+
+
+def test_validation_keeps_the_best_parameters():
+  # 40 points and a flexible flow overfit: the kept params must have the lowest validation NLL
+  # of every epoch's check, hence no more than the last params' (and it is not the last step).
+  rng = np.random.default_rng(0)
+  train = rng.normal(size=(40, 2)).astype(np.float32)
+  validation = rng.normal(size=(200, 2)).astype(np.float32)
+  model = flows.RealNVP(dim=2, num_layers=4, hidden=(64, 64))
+  result = fit_density(model, train, key=jax.random.key(0), tx=optax.adam(1e-2), num_steps=400,
+                       batch_size=20, steps_per_call=1, validation=validation, validate_every=2)
+  nll = lambda p: -float(jnp.mean(model.apply({"params": p}, validation)))
+  state = result.state
+  assert int(state.best_step) % 2 == 0 and 0 < int(state.best_step) < 400
+  assert nll(state.best_params) == pytest.approx(float(state.best_loss), rel=1e-5)
+  assert nll(state.best_params) < nll(state.train.params)

@@ -15,7 +15,9 @@ def get_config():
   config.flow.name = "realnvp"  # realnvp | maf
   config.flow.num_layers = 8
   config.flow.hidden = (128, 128)
-  config.num_steps = 3000  # Adam steps, constant learning rate (as the benchmark)
+  config.num_steps = 1000  # Adam steps, constant learning rate (as the benchmark)
+  config.validation_fraction = 0.1  # held out of the train split; the best-validation params
+  # are kept (checked once per epoch): 1294 points overfit within a few hundred steps
   config.batch_size = 256
   config.learning_rate = 1e-3
   config.steps_per_call = 1  # measured faster than a fused lax.scan for 64-d flows on CPU
