@@ -29,6 +29,7 @@ CHECK_MODULES = {
     "generalization": "experiments.checks.generalization",
     "approximation": "experiments.checks.approximation",
     "dimensionality": "experiments.checks.dimensionality",
+    "adversarial": "experiments.checks.adversarial",
 }
 
 _ONLY = flags.DEFINE_list("only", [], "Check names or topic names to run (default: all).")
