@@ -46,7 +46,7 @@ def _linear_apply(params, x):
 
 def fgsm_linear(outdir: pathlib.Path, *, quick: bool = False, seed: int = 0) -> CheckResult:
   """FGSM logit changes of random binary linear models (exact) and a trained 10-class one."""
-  dims = [16, 64, 256, 1024] if quick else [16, 64, 256, 1024, 4096]
+  dims = [16, 64] if quick else [16, 64, 256, 1024, 4096]
   eps_values = [0.01, 0.05]
   n = 64 if quick else 256
   comparisons, worst, growth = [], {}, []
@@ -78,11 +78,11 @@ def fgsm_linear(outdir: pathlib.Path, *, quick: bool = False, seed: int = 0) -> 
   test = get_dataset("digits", "test")
   model = get_model("logistic", num_outputs=10)
   state = minimize_model(model, optax.adam(1e-2), {"image": train.image, "label": train.label},
-                         key=jax.random.key(seed), num_steps=100 if quick else 300,
+                         key=jax.random.key(seed), num_steps=30 if quick else 300,
                          batch_size=None).state
   variables = state.variables()
   apply = adv.flax_apply(model)
-  kernel = variables["params"]["Dense_0"]["kernel"]  # (64, 10)
+  kernel = variables["params"]["dense_0"]["kernel"]  # (64, 10)
   x, y = jnp.asarray(test.image), jnp.asarray(test.label)
   eps = 0.05
   res = adv.fgsm(apply, variables, x, y, eps=eps)
@@ -133,8 +133,8 @@ BOX = 8.0  # declared input range [-8, 8]: a N(0, 1) coordinate exceeds 8 - m w.
 def perturbation_vs_dimension(outdir: pathlib.Path, *, quick: bool = False,
                               seed: int = 0) -> CheckResult:
   """DeepFool's median rho on the embedded task, linear model and 1-D CNN, versus d."""
-  dims = [64, 256, 1024] if quick else [64, 256, 1024, 4096]
-  m, n_test = 3.0, 128 if quick else 256
+  dims = [64, 256] if quick else [64, 256, 1024, 4096]
+  m, n_test = 3.0, 64 if quick else 256
   rho_lin, rho_cnn, exact_ratio, acc = [], [], [], {}
   for d in dims:
     rng = np.random.default_rng([seed, d])
@@ -145,10 +145,10 @@ def perturbation_vs_dimension(outdir: pathlib.Path, *, quick: bool = False,
     lin = get_model("logistic", num_outputs=2)
     state = minimize_model(lin, optax.adam(1e-2), {"image": x, "label": y},
                            key=jax.random.fold_in(jax.random.key(seed), d),
-                           num_steps=100 if quick else 200, batch_size=None).state
+                           num_steps=30 if quick else 200, batch_size=None).state
     v = state.variables()
     res = adv.deepfool(adv.flax_apply(lin), v, xt_j, yt_j, bounds=(-BOX, BOX))
-    kernel, bias = v["params"]["Dense_0"]["kernel"], v["params"]["Dense_0"]["bias"]
+    kernel, bias = v["params"]["dense_0"]["kernel"], v["params"]["dense_0"]["bias"]
     w, b = kernel[:, 1] - kernel[:, 0], bias[1] - bias[0]
     exact = jnp.abs(xt_j.reshape(n_test, -1) @ w + b) / jnp.linalg.norm(w)  # eq. 3 of DeepFool
     correct = jnp.argmax(adv.flax_apply(lin)(v, xt_j), 1) == yt_j
@@ -156,10 +156,10 @@ def perturbation_vs_dimension(outdir: pathlib.Path, *, quick: bool = False,
     rho_lin.append(np.asarray(res.rho[correct]))
     acc[f"linear d={d}"] = float(correct.mean())
     cnn = get_model("cnn1d", num_outputs=2, channels=16, global_pool=True)
-    n_cnn = 1024 if quick else 2048
+    n_cnn = 256 if quick else 2048
     state = minimize_model(cnn, optax.adam(3e-3), {"image": x[:n_cnn], "label": y[:n_cnn]},
                            key=jax.random.fold_in(jax.random.key(seed + 1), d),
-                           num_steps=100 if quick else 300, batch_size=128).state
+                           num_steps=20 if quick else 300, batch_size=128).state
     v = state.variables()
     res = adv.deepfool(adv.flax_apply(cnn), v, xt_j, yt_j, bounds=(-BOX, BOX))
     correct = jnp.argmax(adv.flax_apply(cnn)(v, xt_j), 1) == yt_j
@@ -217,15 +217,16 @@ def perturbation_vs_dimension(outdir: pathlib.Path, *, quick: bool = False,
 def attack_ordering(outdir: pathlib.Path, *, quick: bool = False, seed: int = 0) -> CheckResult:
   """FGSM, PGD-40 and PGD-40 x 10 robust accuracy of a PGD-trained digits CNN."""
   train, test = get_dataset("digits", "train"), get_dataset("digits", "test")
-  model = get_model("cnn2d", num_outputs=10, channels=(16, 32) if quick else (32, 64))
-  attack = PGDTraining(eps=0.2, steps=5 if quick else 7, rel_step=2.5 / (5 if quick else 7))
+  model = get_model("cnn2d", num_outputs=10, channels=(8, 16) if quick else (32, 64),
+                    hidden=16 if quick else 128)
+  attack = PGDTraining(eps=0.2, steps=2 if quick else 7, rel_step=2.5 / (2 if quick else 7))
   state = minimize_model(model, optax.adam(3e-3), {"image": train.image, "label": train.label},
-                         key=jax.random.key(seed), num_steps=150 if quick else 600,
+                         key=jax.random.key(seed), num_steps=40 if quick else 600,
                          batch_size=64, adversarial=attack).state
   v, apply = state.variables(), adv.flax_apply(model)
-  n = 128 if quick else len(test)
+  n = 64 if quick else len(test)
   x, y = jnp.asarray(test.image[:n]), jnp.asarray(test.label[:n])
-  steps, restarts = (10, 3) if quick else (40, 10)
+  steps, restarts = (3, 2) if quick else (40, 10)
   eps_values = [0.1, 0.2, 0.3]
   key = jax.random.key(seed + 17)
   acc = {"clean": float(jnp.mean(jnp.argmax(apply(v, x), 1) == y))}
