@@ -81,7 +81,8 @@ def jaxnets_worker(attack: str, path: str, repeats: int) -> dict:
   from jaxnets.models import get_model
 
   variables, x_np, y_np, meta = load_variables(path)
-  model = get_model("cnn2d", num_outputs=10, **meta["model_kwargs"])
+  kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in meta["model_kwargs"].items()}
+  model = get_model("cnn2d", num_outputs=10, **kwargs)  # tuples: a Flax module must hash
   apply = adv.flax_apply(model)
   variables = jax.tree.map(jnp.asarray, variables)
   x, y = jnp.asarray(x_np), jnp.asarray(y_np)
@@ -119,7 +120,9 @@ def _run_json(cmd: list[str]) -> dict:
   env = dict(os.environ, JAX_PLATFORMS="cpu")
   proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=3600, env=env)
   if proc.returncode != 0:
-    return {"error": (proc.stderr.strip().splitlines() or ["no output"])[-1]}
+    lines = proc.stderr.strip().splitlines() or ["no output"]
+    errors = [l for l in lines if "Error" in l or l.startswith("error:")]
+    return {"error": (errors or lines)[-1]}
   return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
