@@ -30,6 +30,7 @@ CHECK_MODULES = {
     "approximation": "experiments.checks.approximation",
     "dimensionality": "experiments.checks.dimensionality",
     "density": "experiments.checks.density",
+    "adversarial": "experiments.checks.adversarial",
 }
 
 _ONLY = flags.DEFINE_list("only", [], "Check names or topic names to run (default: all).")

@@ -21,6 +21,7 @@ import optax
 
 from jaxnets.errors import JaxnetsError
 from jaxnets.train import engine
+from jaxnets.train.adversarial import PGDTraining, make_adversarial_train_step
 from jaxnets.train.losses import cross_entropy
 from jaxnets.train.state import TrainState
 from jaxnets.train.steps import LossFn, Schedule, make_objective_step, make_train_step
@@ -89,7 +90,8 @@ def minimize_model(model, tx: optax.GradientTransformation, data: Mapping[str, A
                    data_seed: int | Sequence[int] | None = None,
                    stop_when: Callable[[TrainState, Mapping], jax.Array] | None = None,
                    check_every: int = 0, steps_per_call: int = 1, log_every: int = 0,
-                   learning_rate: Schedule | None = None) -> engine.RunResult:
+                   learning_rate: Schedule | None = None,
+                   adversarial: PGDTraining | None = None) -> engine.RunResult:
   """Trains the Flax ``model`` on ``data = {"image", "label"}`` with ``loss_fn``.
 
   Args:
@@ -105,6 +107,8 @@ def minimize_model(model, tx: optax.GradientTransformation, data: Mapping[str, A
       ``fold_in(key, s)``, ``s = 0..S-1``.
     data_seed: permutation seed(s); default ``0`` (``range(S)`` with seeds).
     stop_when, check_every, steps_per_call, log_every, learning_rate: see ``engine.run``.
+    adversarial: a :class:`~jaxnets.train.adversarial.PGDTraining` to train on PGD examples
+      (Madry et al. 2018) instead of the clean batch; ``None``: standard training.
 
   Returns:
     The :class:`~jaxnets.train.engine.RunResult`; ``.state`` is a :class:`TrainState`
@@ -132,7 +136,10 @@ def minimize_model(model, tx: optax.GradientTransformation, data: Mapping[str, A
     rng = jnp.stack([p[1] for p in pairs])
     state = engine.init_seeds(init, jnp.stack([p[0] for p in pairs]))
     data_seed = list(range(seeds)) if data_seed is None else data_seed
-  step = make_train_step(loss_fn, None, learning_rate)
+  if adversarial is None:
+    step = make_train_step(loss_fn, None, learning_rate)
+  else:
+    step = make_adversarial_train_step(adversarial, loss_fn, None, learning_rate)
   source = engine.DeviceBatches(data, batch_size, num_steps=num_steps, seeds=data_seed)
   return engine.run(step, state, source, num_steps=num_steps, rng=rng, seeds=seeds is not None,
                     steps_per_call=steps_per_call, log_every=log_every, stop_when=stop_when,

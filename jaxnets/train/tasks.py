@@ -14,7 +14,7 @@ import jax
 import ml_collections
 
 from jaxnets.errors import unknown_name
-from jaxnets.train import supervised
+from jaxnets.train import adversarial, supervised
 from jaxnets.typing import Batch, Metrics, PyTree
 
 
@@ -36,6 +36,7 @@ class Task(Protocol):
 # config.task -> task class (constructed from the config).
 TASKS: dict[str, Any] = {
     "supervised": supervised.SupervisedTask,
+    "adversarial": adversarial.AdversarialTask,  # PGD adversarial training (Madry et al.)
 }
 
 
