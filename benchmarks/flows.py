@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import json
 import pathlib
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -34,10 +33,10 @@ import time
 from absl import flags
 
 from jaxnets import cli
+from benchmarks.flows_table import bits_per_dim, table, write_data
 from jaxnets.errors import JaxnetsError
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
-VALIDATION_FRACTION = 0.1  # as flowjax's fit_to_data; both keep the best-validation params
 
 _ROUNDS = flags.DEFINE_integer("rounds", 3, "Alternating rounds (medians over rounds).")
 _STEPS = flags.DEFINE_integer("steps", 1000, "Training steps of every run.")
@@ -56,22 +55,6 @@ _SEED = flags.DEFINE_integer("seed", 0, "Initialisation seed of both frameworks 
 _STEPS_PER_CALL = flags.DEFINE_integer(
     "steps_per_call", 1, "jaxnets steps fused per dispatch (1: measured fastest for these "
     "64-d flows on XLA:CPU; a lax.scan body ran ~1.5x slower)")
-
-
-def write_data(path: pathlib.Path) -> None:
-  """The dequantized, logit-transformed digits train/test points and the test Jacobians."""
-  import jax
-  import numpy as np
-
-  from jaxnets.data import densities
-  logit = densities.LogitTransform()
-  train = densities.dequantized_digits("train", jax.random.key(0))
-  test = densities.dequantized_digits("test", jax.random.key(1))
-  y = np.asarray(logit.forward(train))
-  order = np.random.default_rng(0).permutation(len(y))
-  n_val = int(round(VALIDATION_FRACTION * len(y)))
-  np.savez(path, train=y[order[n_val:]], validation=y[order[:n_val]],
-           test=np.asarray(logit.forward(test)), test_log_det=np.asarray(logit.log_det(test)))
 
 
 def jaxnets_worker(flow: str, data: str) -> dict:
@@ -112,30 +95,6 @@ def _run(cmd: list[str]) -> dict:
     raise JaxnetsError(f"benchmark worker failed ({' '.join(cmd[:3])} ...): "
                        f"{proc.stderr.strip().splitlines()[-1] if proc.stderr else 'no output'}")
   return json.loads(proc.stdout.strip().splitlines()[-1])
-
-
-def bits_per_dim(record: dict, test_log_det, dim: int = 64) -> float:
-  """Test bits/dim of a worker's record, with the logit Jacobian of the test points."""
-  import numpy as np
-
-  from jaxnets.data import densities
-  log_px = np.asarray(record["test_log_density"]) + np.asarray(test_log_det)
-  return densities.bits_per_dim(log_px, dim=dim)
-
-
-def table(rows: dict, steps: int) -> str:
-  """Markdown: per flow, both frameworks' median bits/dim, seconds and ms/step."""
-  lines = ["| flow | framework | params | test bits/dim (median) | train s (median) | ms / step |"
-           " ours / flowjax time |", "|---|---|---|---|---|---|---|"]
-  for flow, by_fw in rows.items():
-    base = statistics.median(by_fw["flowjax"]["seconds"]) if "flowjax" in by_fw else None
-    for fw, r in by_fw.items():
-      sec = statistics.median(r["seconds"])
-      ratio = f"{sec / base:.2f}" if base and fw == "jaxnets" else ""
-      lines.append(f"| {flow} | {fw} | {r['params']:,} | {statistics.median(r['bpd']):.3f} "
-                   f"({', '.join(f'{b:.3f}' for b in r['bpd'])}) | {sec:.1f} | "
-                   f"{1000 * sec / steps:.2f} | {ratio} |")
-  return "\n".join(lines)
 
 
 def main(argv: list[str]) -> int:

@@ -28,7 +28,7 @@ def test_flows_benchmark_table_and_bits_per_dim(tmp_path):
   """The flowjax comparison's own arithmetic (the peer itself runs only in its venv)."""
   import numpy as np
 
-  from benchmarks import flows as bench
+  from benchmarks import flows_table as bench
   bench.write_data(tmp_path / "d.npz")
   arrays = np.load(tmp_path / "d.npz")
   # the digits train split (1438) less the 10% validation, and the test split
