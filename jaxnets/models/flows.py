@@ -58,13 +58,10 @@ def _check_input(x: jax.Array, dim: int, name: str) -> None:
 
 
 class _Flow(nn.Module):
-  """What both flows share: ``log q(x)``, sampling from the base; subclasses define the layers."""
+  """What both flows share: ``log q(x)``, sampling from the base.
 
-  def forward(self, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-    raise NotImplementedError
-
-  def inverse(self, z: jax.Array) -> jax.Array:
-    raise NotImplementedError
+  Subclasses have a ``dim`` field and define ``forward(x) -> (z, log_det)`` and ``inverse(z)``.
+  """
 
   def __call__(self, x: jax.Array, train: bool = False) -> jax.Array:
     del train  # no dropout or batch statistics
